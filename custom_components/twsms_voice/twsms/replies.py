@@ -1,0 +1,149 @@
+"""Parsers for the provider's ``resp=...`` replies and its two error-code tables.
+
+Kept free of I/O so they can be tested exhaustively: whatever bytes the provider sends,
+these either return a typed value or raise a :class:`TwsmsError` subclass.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from .exceptions import (
+    TwsmsAccountDisabledError,
+    TwsmsApiError,
+    TwsmsAuthenticationError,
+    TwsmsInsufficientPointsError,
+    TwsmsInvalidRequestError,
+    TwsmsIpNotAllowedError,
+    TwsmsMalformedReplyError,
+    TwsmsProviderError,
+)
+from .models import CallOutcome, CallPending, CallStatus, SendResult
+
+QUERY_NOT_FINISHED: Final = -5
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
+_SHOWN_BODY_LENGTH: Final = 80
+
+
+def _ip_not_allowed(code: int) -> TwsmsApiError:
+    return TwsmsIpNotAllowedError(code, "The source IP address may not use the API")
+
+
+def _disabled(code: int) -> TwsmsApiError:
+    return TwsmsAccountDisabledError(code, "The account is disabled")
+
+
+def _wrong_credentials(code: int) -> TwsmsApiError:
+    return TwsmsAuthenticationError(code, "Wrong account or password")
+
+
+# The send table: parameter codes name the request tag at fault.
+_SEND_INVALID: Final[dict[int, tuple[str, str]]] = {
+    -5: ("type", "Voice method setting is wrong"),
+    -6: ("replay_method", "Replay method setting is wrong"),
+    -7: ("replay_count", "Replay count setting is wrong"),
+    -8: ("phone", "Phone number is wrong"),
+    -9: ("message", "Message content is wrong"),
+    -10: ("voice_url", "The file at voice_url is not a WAVE file"),
+    -11: ("voice_url", "The file at voice_url must be 8000 Hz, 8-bit, mono"),
+    -12: ("voice_url", "The file at voice_url could not be fetched"),
+    -13: ("voice", "Voice setting is wrong"),
+    -14: ("speed", "Speed setting is wrong"),
+    -15: ("vol", "Volume setting is wrong"),
+}
+
+
+def send_error(code: int) -> TwsmsApiError:
+    """Return the exception for a negative code of the send table."""
+    if code == -1:
+        return _ip_not_allowed(code)
+    if code == -2:
+        return TwsmsInsufficientPointsError(code, "Not enough points")
+    if code == -3:
+        return _disabled(code)
+    if code == -4:
+        return _wrong_credentials(code)
+    if code == -99:
+        return TwsmsProviderError(code, "Provider system error")
+    if code in _SEND_INVALID:
+        parameter, message = _SEND_INVALID[code]
+        return TwsmsInvalidRequestError(code, message, parameter)
+    return TwsmsApiError(code, f"Unknown send error code {code}")
+
+
+def query_error(code: int) -> TwsmsApiError:
+    """Return the exception for a negative code of the query table (except -5)."""
+    if code == -1:
+        return _ip_not_allowed(code)
+    if code == -2:
+        return _disabled(code)
+    if code == -3:
+        return _wrong_credentials(code)
+    if code == -4:
+        return TwsmsInvalidRequestError(code, "Unknown msgid", "msgid")
+    return TwsmsApiError(code, f"Unknown query error code {code}")
+
+
+def _malformed(body: str) -> TwsmsMalformedReplyError:
+    shown = body[:_SHOWN_BODY_LENGTH].encode("unicode_escape").decode("ascii")
+    return TwsmsMalformedReplyError(f"Unexpected reply from the provider: {shown!r}")
+
+
+def _integer(field: str, body: str) -> int:
+    if not _INTEGER.fullmatch(field):
+        raise _malformed(body)
+    return int(field)
+
+
+def _fields(body: str) -> tuple[list[str], int]:
+    """Split ``resp=a,b,...`` and return the fields with the first one as a number."""
+    text = body.strip()
+    if not text.startswith("resp="):
+        raise _malformed(body)
+    fields = [field.strip() for field in text.removeprefix("resp=").split(",")]
+    return fields, _integer(fields[0], body)
+
+
+def parse_send_reply(body: str) -> SendResult:
+    """Parse a ``send_voice.php`` reply: ``resp=<msgid>,<points>`` or ``resp=<code>``."""
+    fields, first = _fields(body)
+    if first < 0:
+        raise send_error(first)
+    if len(fields) != 2 or first == 0:
+        raise _malformed(body)
+    points = _integer(fields[1], body)
+    if points < 0:
+        raise _malformed(body)
+    return SendResult(msgid=first, points=points)
+
+
+def parse_query_reply(body: str, msgid: int) -> CallOutcome | CallPending:
+    """Parse the ``query_voice.php`` reply to a query about ``msgid``.
+
+    ``resp=<msgid>,<phone>,<seconds>,<points>,<status>`` or ``resp=<code>``; code -5
+    is not an error but a call still under way, returned as :class:`CallPending`.
+    An outcome for another msgid than the one asked about is malformed.
+    """
+    fields, first = _fields(body)
+    if first == QUERY_NOT_FINISHED:
+        return CallPending(msgid=msgid)
+    if first < 0:
+        raise query_error(first)
+    if len(fields) != 5 or first != msgid:
+        raise _malformed(body)
+    _, phone, seconds, points, status = fields
+    try:
+        call_status = CallStatus(status)
+    except ValueError:
+        raise _malformed(body) from None
+    numbers = [_integer(value, body) for value in (seconds, points)]
+    if not phone or min(numbers) < 0:
+        raise _malformed(body)
+    return CallOutcome(
+        msgid=msgid,
+        phone=phone,
+        seconds=numbers[0],
+        points=numbers[1],
+        status=call_status,
+    )

@@ -1,0 +1,1 @@
+"""Tests of the TwSMS Voice integration, its client and the simulator."""

@@ -1,0 +1,1 @@
+"""Tests of the provider client, which knows nothing of Home Assistant."""

@@ -1,0 +1,75 @@
+"""Tests of the reply parsers on bodies the simulator never sends."""
+
+from __future__ import annotations
+
+import pytest
+
+from custom_components.twsms_voice.twsms import (
+    CallPending,
+    SendResult,
+    TwsmsMalformedReplyError,
+)
+from custom_components.twsms_voice.twsms.replies import (
+    parse_query_reply,
+    parse_send_reply,
+)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "",
+        "resp=",
+        "resp=abc,2",
+        "resp=8692325",
+        "resp=8692325,-2",
+        "resp=8692325,2,3",
+        "resp=0,2",
+        "resp=+5,2",
+        "resp=1_000,2",
+        "RESP=1,2",
+        "8692325,2",
+        "<html>resp=1,2</html>",
+    ],
+)
+def test_malformed_send_replies(body: str) -> None:
+    """Anything but `resp=<msgid>,<points>` or `resp=<code>` is malformed."""
+    with pytest.raises(TwsmsMalformedReplyError):
+        parse_send_reply(body)
+
+
+def test_send_reply_tolerates_whitespace() -> None:
+    """Trailing newlines, as PHP scripts often print, are not an error."""
+    assert parse_send_reply("resp=8692325,2\r\n") == SendResult(msgid=8692325, points=2)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "resp=",
+        "resp=8692325,0912123456,12,2",
+        "resp=8692325,0912123456,12,2,Answered",
+        "resp=8692325,0912123456,-1,2,FarEnd",
+        "resp=8692325,0912123456,12,x,FarEnd",
+        "resp=8692325,,12,2,FarEnd",
+        "resp=1111111,0912123456,12,2,FarEnd",
+        "resp=8692325,0912123456,12,2,FarEnd,extra",
+    ],
+)
+def test_malformed_query_replies(body: str) -> None:
+    """Outcomes with missing, extra, negative or unknown fields are malformed."""
+    with pytest.raises(TwsmsMalformedReplyError):
+        parse_query_reply(body, 8692325)
+
+
+def test_query_pending() -> None:
+    """Code -5 means the call is still under way."""
+    assert parse_query_reply("resp=-5", 7) == CallPending(msgid=7)
+
+
+def test_malformed_reply_text_is_short_and_printable() -> None:
+    """A huge or binary body is cut and escaped in the error message."""
+    with pytest.raises(TwsmsMalformedReplyError) as raised:
+        parse_send_reply("\x00\x1b[31m" + "x" * 10_000)
+    assert len(str(raised.value)) < 200
+    assert "\x1b" not in str(raised.value)

@@ -1,0 +1,98 @@
+"""The password must not leak through any failure path of the client."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+import logging
+import traceback
+
+import aiohttp
+import pytest
+
+from custom_components.twsms_voice.twsms import (
+    TwsmsError,
+    TwsmsVoiceClient,
+    client as client_module,
+)
+from twsms_simulator import Account, FaultKind, TwsmsSimulator
+
+# Characters that URL encoding spells in several ways, plus Chinese text.
+SECRET = "s3cr3t/+&=密碼 ~*"
+USER = "leaky"
+
+type Breaker = Callable[[TwsmsSimulator, pytest.MonkeyPatch], str | None]
+
+
+def _fault(kind: FaultKind) -> Breaker:
+    def apply(simulator: TwsmsSimulator, _: pytest.MonkeyPatch) -> str | None:
+        simulator.add_fault(kind, times=4, seconds=2)
+        return None
+
+    return apply
+
+
+def _timeout(simulator: TwsmsSimulator, monkeypatch: pytest.MonkeyPatch) -> str | None:
+    monkeypatch.setattr(client_module, "MIN_TIMEOUT", 0.1)
+    simulator.add_fault(FaultKind.DELAY, times=2, seconds=2)
+    return None
+
+
+def _refused(simulator: TwsmsSimulator, _: pytest.MonkeyPatch) -> str | None:
+    return f"{simulator.url.rsplit(':', 1)[0]}:1"  # port 1: nothing listens there
+
+
+def _wrong_password(simulator: TwsmsSimulator, _: pytest.MonkeyPatch) -> str | None:
+    simulator.accounts[USER].password = "something else"
+    return None
+
+
+def _not_found(simulator: TwsmsSimulator, _: pytest.MonkeyPatch) -> str | None:
+    return f"{simulator.url}/missing"
+
+
+@pytest.mark.parametrize(
+    "breaker",
+    [
+        _fault(FaultKind.HTTP_500),
+        _fault(FaultKind.DROP),
+        _fault(FaultKind.GARBAGE),
+        _timeout,
+        _refused,
+        _wrong_password,
+        _not_found,
+    ],
+    ids=["http_500", "drop", "garbage", "timeout", "refused", "auth", "404"],
+)
+async def test_no_password_in_errors_logs_or_repr(
+    simulator: TwsmsSimulator,
+    session: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    breaker: Breaker,
+) -> None:
+    """Exception text, traceback, repr and log records never hold the password."""
+    caplog.set_level(logging.DEBUG)
+    simulator.accounts[USER] = Account(password=SECRET)
+    base_url = breaker(simulator, monkeypatch) or simulator.url
+    timeout = max(client_module.MIN_TIMEOUT, 0.2)
+    client = TwsmsVoiceClient(session, USER, SECRET, base_url=base_url, timeout=timeout)
+    calls: list[Callable[[], Awaitable[object]]] = [
+        lambda: client.send_voice("0912123456", "測試"),
+        lambda: client.query_voice(8692325),
+    ]
+    texts = [repr(client)]
+    for call in calls:
+        with pytest.raises(TwsmsError) as raised:
+            await call()
+        texts += [
+            str(raised.value),
+            repr(raised.value),
+            "".join(traceback.format_exception(raised.value)),
+        ]
+    texts += [record.getMessage() for record in caplog.records]
+    texts.append(caplog.text)
+    assert any("send_voice.php" in text for text in texts)  # the logs were captured
+    forms = {SECRET, "s3cr3t", "%E5%AF%86%E7%A2%BC"}
+    for text in texts:
+        for form in forms:
+            assert form not in text, text
