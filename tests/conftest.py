@@ -7,11 +7,27 @@ import socket
 
 import aiohttp
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 # Imported at collection time, before the test harness puts its own
 # `custom_components` package first on the path (it would hide ours).
 import custom_components.twsms_voice  # noqa: F401
+from custom_components.twsms_voice.const import (
+    CONF_API_URL,
+    CONF_COOLDOWN,
+    CONF_PHONE,
+    CONF_SPEED,
+    CONF_VOICE,
+    CONF_VOLUME,
+    DOMAIN,
+    SUBENTRY_CONTACT,
+)
 from custom_components.twsms_voice.twsms import TwsmsVoiceClient
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentryDataWithId
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
 from twsms_simulator import Account, TwsmsSimulator
 
 USERNAME = "test123"
@@ -59,3 +75,70 @@ def refused_url(socket_enabled: None) -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+CONTACTS = [
+    ConfigSubentryDataWithId(
+        subentry_type=SUBENTRY_CONTACT,
+        subentry_id="01JTWSMSCONTACTMOM00000001",
+        title="Mom",
+        unique_id="0912000001",
+        data={CONF_PHONE: "0912000001", CONF_VOICE: "female_2", CONF_SPEED: -2},
+    ),
+    ConfigSubentryDataWithId(
+        subentry_type=SUBENTRY_CONTACT,
+        subentry_id="01JTWSMSCONTACTNEIGHBOUR01",
+        title="Neighbour",
+        unique_id="0223456789",
+        data={CONF_PHONE: "0223456789"},
+    ),
+]
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Serialize states and registry entries the way Home Assistant's tests do.
+
+    The harness defines this fixture too, but syrupy's own plugin can win the lookup.
+    """
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load the integration from custom_components."""
+
+
+@pytest.fixture
+def config_entry(simulator: TwsmsSimulator) -> MockConfigEntry:
+    """Return an account with two contacts, pointed at the simulator."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=USERNAME,
+        unique_id=USERNAME,
+        data={
+            CONF_USERNAME: USERNAME,
+            CONF_PASSWORD: PASSWORD,
+            CONF_API_URL: simulator.url,
+        },
+        options={
+            CONF_VOICE: "male_1",
+            CONF_SPEED: 0,
+            CONF_VOLUME: 80,
+            CONF_COOLDOWN: 60,
+        },
+        subentries_data=CONTACTS,
+        entry_id="01JTWSMSVOICEACCOUNT0000001",
+    )
+
+
+@pytest.fixture
+async def loaded_entry(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> MockConfigEntry:
+    """Set the account up and wait until its notify service is registered."""
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.LOADED
+    return config_entry

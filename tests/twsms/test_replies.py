@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from hypothesis import given, strategies as st
 import pytest
 
 from custom_components.twsms_voice.twsms import (
     CallPending,
     SendResult,
+    TwsmsError,
     TwsmsMalformedReplyError,
 )
 from custom_components.twsms_voice.twsms.replies import (
@@ -73,3 +75,31 @@ def test_malformed_reply_text_is_short_and_printable() -> None:
         parse_send_reply("\x00\x1b[31m" + "x" * 10_000)
     assert len(str(raised.value)) < 200
     assert "\x1b" not in str(raised.value)
+
+
+@given(st.text(max_size=200))
+def test_any_send_reply_parses_or_raises_a_client_error(body: str) -> None:
+    """No body crashes the send parser with anything but the client's errors."""
+    try:
+        result = parse_send_reply(body)
+    except TwsmsError:
+        return
+    assert result.msgid > 0
+    assert result.points >= 0
+
+
+@given(
+    st.one_of(
+        st.text(max_size=200),
+        st.builds(
+            lambda fields: "resp=" + ",".join(fields),
+            st.lists(st.text(alphabet="-0123456789FarEndNoAnswerBusy", max_size=9)),
+        ),
+    )
+)
+def test_any_query_reply_parses_or_raises_a_client_error(body: str) -> None:
+    """No body crashes the query parser with anything but the client's errors."""
+    try:
+        parse_query_reply(body, 8692325)
+    except TwsmsError:
+        return

@@ -1,0 +1,85 @@
+"""The TwSMS Voice integration: Home Assistant alerts as phone calls."""
+
+from __future__ import annotations
+
+from homeassistant.const import CONF_NAME, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv, device_registry as dr
+from homeassistant.helpers.discovery import async_load_platform
+from homeassistant.helpers.typing import ConfigType
+from homeassistant.util import slugify
+from homeassistant.util.hass_dict import HassKey
+
+from .account import async_check_credentials, create_client
+from .calls import CallPlacer
+from .const import DOMAIN
+from .data import TwsmsVoiceConfigEntry, TwsmsVoiceData
+from .entity import account_device_info
+from .services import async_setup_services
+from .twsms import TwsmsAuthenticationError, TwsmsError
+
+PLATFORMS = [Platform.NOTIFY]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+HASS_CONFIG: HassKey[ConfigType] = HassKey(f"{DOMAIN}_hass_config")
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions, which exist whether or not an account is loaded."""
+    hass.data[HASS_CONFIG] = config
+    async_setup_services(hass)
+    return True
+
+
+def notify_service_name(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) -> str:
+    """Name the legacy notify service: the oldest account keeps the domain's name."""
+    entries = hass.config_entries.async_entries(DOMAIN)
+    oldest = min(entries, key=lambda other: other.created_at)
+    if oldest.entry_id == entry.entry_id:
+        return DOMAIN
+    return f"{DOMAIN}_{slugify(entry.title)}"
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) -> bool:
+    """Check the account, then set up its notify service and contacts."""
+    client = create_client(hass, entry.data)
+    try:
+        await async_check_credentials(client)
+    except TwsmsAuthenticationError as err:
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="setup_authentication_failed"
+        ) from err
+    except TwsmsError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="setup_not_ready",
+            translation_placeholders={"error": str(err)},
+        ) from err
+
+    entry.runtime_data = TwsmsVoiceData(placer=CallPlacer(hass, entry, client))
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **account_device_info(entry)
+    )
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    hass.async_create_task(
+        async_load_platform(
+            hass,
+            Platform.NOTIFY,
+            DOMAIN,
+            {CONF_NAME: notify_service_name(hass, entry), "entry_id": entry.entry_id},
+            hass.data[HASS_CONFIG],
+        ),
+        eager_start=True,
+    )
+    entry.async_on_unload(entry.add_update_listener(async_reload_entry))
+    return True
+
+
+async def async_reload_entry(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) -> None:
+    """Reload when options, credentials or contacts change."""
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) -> bool:
+    """Unload the contacts' entities; the notify service removes itself on unload."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

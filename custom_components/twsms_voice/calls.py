@@ -1,0 +1,221 @@
+"""Placing calls: who to call, with which voice, and what became of each call.
+
+Every way into the integration (the notify service, a contact's notify entity and the
+``twsms_voice.call`` action) ends here, so they all resolve targets, apply voice
+settings, suppress duplicates and report errors the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+import time
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+
+from .const import (
+    CONF_COOLDOWN,
+    CONF_PHONE,
+    CONF_SPEED,
+    CONF_VOICE,
+    CONF_VOLUME,
+    DEFAULT_COOLDOWN,
+    DEFAULT_SPEED,
+    DEFAULT_VOICE,
+    DEFAULT_VOLUME,
+    DOMAIN,
+    LOGGER,
+    SUBENTRY_CONTACT,
+    VOICES,
+)
+from .errors import call_error
+from .phone import mask_phone, normalize_phone
+from .twsms import (
+    SendResult,
+    SpeechSettings,
+    TwsmsAuthenticationError,
+    TwsmsError,
+    TwsmsVoiceClient,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallTarget:
+    """One number to dial, the contact it belongs to, and the voice to use."""
+
+    phone: str
+    contact: str | None = None
+    speech: SpeechSettings
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallResult:
+    """What happened when one target was called."""
+
+    target: CallTarget
+    sent: SendResult | None = None
+    error: HomeAssistantError | None = None
+    suppressed: bool = False
+
+    def as_response(self) -> dict[str, Any]:
+        """Return the result as action response data."""
+        status = (
+            "suppressed" if self.suppressed else "failed" if self.error else "placed"
+        )
+        return {
+            "phone": self.target.phone,
+            "contact": self.target.contact,
+            "status": status,
+            "msgid": self.sent.msgid if self.sent else None,
+            "points": self.sent.points if self.sent else None,
+            "error": str(self.error) if self.error else None,
+        }
+
+
+def speech_settings(*layers: Mapping[str, Any]) -> SpeechSettings:
+    """Merge voice settings; later layers (contact, then the call) win."""
+    merged: dict[str, Any] = {
+        CONF_VOICE: DEFAULT_VOICE,
+        CONF_SPEED: DEFAULT_SPEED,
+        CONF_VOLUME: DEFAULT_VOLUME,
+    }
+    for layer in layers:
+        merged |= {
+            key: layer[key]
+            for key in (CONF_VOICE, CONF_SPEED, CONF_VOLUME)
+            if layer.get(key) is not None
+        }
+    return SpeechSettings(
+        voice=VOICES[merged[CONF_VOICE]],
+        speed=int(merged[CONF_SPEED]),
+        volume=int(merged[CONF_VOLUME]),
+    )
+
+
+def resolve_targets(
+    entry: ConfigEntry[Any], targets: Iterable[str] | None, call: Mapping[str, Any]
+) -> list[CallTarget]:
+    """Turn contact names and phone numbers into call targets.
+
+    No targets means every contact of the account. Contact names match regardless of
+    case; anything else must be a valid phone number.
+    """
+    contacts = {
+        subentry.title.casefold(): subentry
+        for subentry in entry.subentries.values()
+        if subentry.subentry_type == SUBENTRY_CONTACT
+    }
+    names = list(targets) if targets is not None else list(contacts)
+    if not names:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="no_targets"
+        )
+    resolved: dict[str, CallTarget] = {}
+    for name in names:
+        if contact := contacts.get(name.strip().casefold()):
+            phone = contact.data[CONF_PHONE]
+            target = CallTarget(
+                phone=phone,
+                contact=contact.title,
+                speech=speech_settings(entry.options, contact.data, call),
+            )
+        elif phone := normalize_phone(name):
+            target = CallTarget(
+                phone=phone, speech=speech_settings(entry.options, call)
+            )
+        else:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="invalid_target",
+                translation_placeholders={"target": name},
+            )
+        resolved.setdefault(target.phone, target)
+    return list(resolved.values())
+
+
+def spoken_text(message: str, title: str | None) -> str:
+    """Put the title, when there is one, before the message."""
+    return f"{title}\n{message}" if title else message
+
+
+def raise_for_failures(results: list[CallResult]) -> None:
+    """Raise when any call failed: one failure as itself, several together."""
+    failures = [result.error for result in results if result.error is not None]
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="calls_failed",
+            translation_placeholders={
+                "failed": str(len(failures)),
+                "total": str(len(results)),
+                "errors": "; ".join(str(error) for error in failures),
+            },
+        )
+
+
+class CallPlacer:
+    """Place calls for one account, suppressing repeats within the cooldown."""
+
+    def __init__(
+        self, hass: HomeAssistant, entry: ConfigEntry[Any], client: TwsmsVoiceClient
+    ) -> None:
+        """Bind to the entry whose options hold the cooldown."""
+        self._hass = hass
+        self._entry = entry
+        self.client = client
+        self._last_placed: dict[tuple[str, str], float] = {}
+        self.suppressed_calls = 0
+
+    async def async_call(
+        self,
+        targets: list[CallTarget],
+        message: str,
+        voice_url: str | None = None,
+    ) -> list[CallResult]:
+        """Call every target at once; one failing number does not stop the others."""
+        return list(
+            await asyncio.gather(
+                *(
+                    self._async_call_one(target, message, voice_url)
+                    for target in targets
+                )
+            )
+        )
+
+    async def _async_call_one(
+        self, target: CallTarget, message: str, voice_url: str | None
+    ) -> CallResult:
+        key = (target.phone, voice_url or message)
+        now = time.monotonic()
+        cooldown = self._entry.options.get(CONF_COOLDOWN, DEFAULT_COOLDOWN)
+        self._last_placed = {
+            placed: at
+            for placed, at in self._last_placed.items()
+            if now - at < cooldown
+        }
+        if key in self._last_placed:
+            self.suppressed_calls += 1
+            LOGGER.info(
+                "Not calling %s again: same message within %s s",
+                mask_phone(target.phone),
+                cooldown,
+            )
+            return CallResult(target=target, suppressed=True)
+        self._last_placed[key] = now
+        try:
+            sent = await self.client.send_voice(
+                target.phone, message, speech=target.speech, voice_url=voice_url
+            )
+        except TwsmsError as err:
+            del self._last_placed[key]
+            if isinstance(err, TwsmsAuthenticationError):
+                self._entry.async_start_reauth(self._hass)
+            return CallResult(target=target, error=call_error(err, target.phone))
+        LOGGER.debug("Called %s: msgid %s", mask_phone(target.phone), sent.msgid)
+        return CallResult(target=target, sent=sent)

@@ -1,0 +1,350 @@
+"""Config flow: the account, its options and its contacts (subentries)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import voluptuous as vol
+from yarl import URL
+
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+    OptionsFlow,
+    SubentryFlowResult,
+)
+from homeassistant.const import CONF_NAME, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import callback
+from homeassistant.data_entry_flow import section
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+
+from .account import async_check_credentials, create_client
+from .const import (
+    CONF_ADVANCED,
+    CONF_API_URL,
+    CONF_COOLDOWN,
+    CONF_PHONE,
+    CONF_SPEED,
+    CONF_VOICE,
+    CONF_VOLUME,
+    DEFAULT_COOLDOWN,
+    DEFAULT_SPEED,
+    DEFAULT_VOICE,
+    DEFAULT_VOLUME,
+    DOMAIN,
+    SUBENTRY_CONTACT,
+    VOICES,
+)
+from .phone import normalize_phone
+from .twsms import (
+    DEFAULT_BASE_URL,
+    TwsmsAccountDisabledError,
+    TwsmsAuthenticationError,
+    TwsmsConnectionError,
+    TwsmsError,
+    TwsmsIpNotAllowedError,
+    TwsmsMalformedReplyError,
+)
+
+PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+VOICE_SELECTOR = SelectSelector(
+    SelectSelectorConfig(
+        options=list(VOICES),
+        translation_key=CONF_VOICE,
+        mode=SelectSelectorMode.DROPDOWN,
+    )
+)
+SPEED_SELECTOR = NumberSelector(
+    NumberSelectorConfig(min=-10, max=10, step=1, mode=NumberSelectorMode.SLIDER)
+)
+VOLUME_SELECTOR = NumberSelector(
+    NumberSelectorConfig(min=0, max=100, step=5, mode=NumberSelectorMode.SLIDER)
+)
+COOLDOWN_SELECTOR = NumberSelector(
+    NumberSelectorConfig(
+        min=0, max=3600, step=1, unit_of_measurement="s", mode=NumberSelectorMode.BOX
+    )
+)
+_CHECK_ERRORS: tuple[tuple[type[TwsmsError], str], ...] = (
+    (TwsmsAuthenticationError, "invalid_auth"),
+    (TwsmsAccountDisabledError, "account_disabled"),
+    (TwsmsIpNotAllowedError, "ip_not_allowed"),
+    (TwsmsConnectionError, "cannot_connect"),
+    (TwsmsMalformedReplyError, "unexpected_reply"),
+)
+
+
+def _advanced_section(api_url: str) -> section:
+    return section(
+        vol.Schema(
+            {
+                vol.Required(CONF_API_URL, default=api_url): TextSelector(
+                    TextSelectorConfig(type=TextSelectorType.URL)
+                )
+            }
+        ),
+        {"collapsed": True},
+    )
+
+
+def _api_url(value: str) -> str | None:
+    """Return the API base URL the user meant; HTTPS unless they typed http://."""
+    text = value.strip()
+    if "://" not in text:
+        text = f"https://{text}"
+    url = URL(text)
+    if url.scheme not in ("http", "https") or not url.host:
+        return None
+    return str(url).rstrip("/")
+
+
+class TwsmsVoiceConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Add a TwSMS account; re-authenticate or reconfigure it later."""
+
+    VERSION = 1
+
+    async def _async_check(self, data: Mapping[str, Any]) -> dict[str, str]:
+        """Check credentials without placing a call; return form errors."""
+        try:
+            await async_check_credentials(create_client(self.hass, data))
+        except TwsmsError as err:
+            reason = next(
+                (reason for kind, reason in _CHECK_ERRORS if isinstance(err, kind)),
+                "unknown",
+            )
+            return {"base": reason}
+        return {}
+
+    async def _async_account_step(
+        self,
+        step_id: str,
+        user_input: dict[str, Any] | None,
+        current: Mapping[str, Any],
+        finish: Callable[[dict[str, Any]], ConfigFlowResult],
+    ) -> ConfigFlowResult:
+        """Check the account fields and ``finish`` with them, or show the form."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {
+                CONF_USERNAME: user_input.get(
+                    CONF_USERNAME, current.get(CONF_USERNAME)
+                ),
+                CONF_PASSWORD: user_input[CONF_PASSWORD],
+                CONF_API_URL: _api_url(user_input[CONF_ADVANCED][CONF_API_URL]),
+            }
+            if data[CONF_API_URL] is None:
+                errors["base"] = "invalid_api_url"
+            else:
+                errors = await self._async_check(data)
+            if not errors:
+                return finish(data)
+        fields: dict[vol.Marker, Any] = {}
+        if CONF_USERNAME not in current:
+            fields[vol.Required(CONF_USERNAME)] = str
+        fields[vol.Required(CONF_PASSWORD)] = PASSWORD_SELECTOR
+        fields[vol.Required(CONF_ADVANCED)] = _advanced_section(
+            current.get(CONF_API_URL, DEFAULT_BASE_URL)
+        )
+        schema = vol.Schema(fields)
+        if user_input is not None:
+            schema = self.add_suggested_values_to_schema(schema, user_input)
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=schema,
+            errors=errors,
+            description_placeholders={
+                CONF_USERNAME: str(current.get(CONF_USERNAME, ""))
+            },
+        )
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the account and check it."""
+        if user_input is not None:
+            await self.async_set_unique_id(user_input[CONF_USERNAME])
+            self._abort_if_unique_id_configured()
+        return await self._async_account_step(
+            "user",
+            user_input,
+            {},
+            lambda data: self.async_create_entry(title=data[CONF_USERNAME], data=data),
+        )
+
+    async def async_step_reauth(
+        self, entry_data: Mapping[str, Any]
+    ) -> ConfigFlowResult:
+        """Start re-authentication after the provider rejected the password."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the new password."""
+        return await self._async_update_account("reauth_confirm", user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the password or the API URL."""
+        return await self._async_update_account("reconfigure", user_input)
+
+    async def _async_update_account(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        entry = (
+            self._get_reauth_entry()
+            if self.source == "reauth"
+            else self._get_reconfigure_entry()
+        )
+        # The entry's update listener reloads it with the new data.
+        return await self._async_account_step(
+            step_id,
+            user_input,
+            entry.data,
+            lambda data: self.async_update_and_abort(entry, data=data),
+        )
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry[Any]) -> OptionsFlow:
+        """Return the options flow."""
+        return TwsmsVoiceOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry[Any]
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Contacts are subentries of the account."""
+        return {SUBENTRY_CONTACT: ContactSubentryFlow}
+
+
+def _voice_fields(*, required: bool) -> dict[vol.Marker, Any]:
+    """Voice, speed and volume: required defaults for the account, optional per contact."""
+    marker = vol.Required if required else vol.Optional
+    return {
+        marker(CONF_VOICE): VOICE_SELECTOR,
+        marker(CONF_SPEED): SPEED_SELECTOR,
+        marker(CONF_VOLUME): VOLUME_SELECTOR,
+    }
+
+
+class TwsmsVoiceOptionsFlow(OptionsFlow):
+    """Default voice settings and duplicate-call cooldown of an account."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show and store the options."""
+        if user_input is not None:
+            return self.async_create_entry(
+                data={
+                    CONF_VOICE: user_input[CONF_VOICE],
+                    CONF_SPEED: int(user_input[CONF_SPEED]),
+                    CONF_VOLUME: int(user_input[CONF_VOLUME]),
+                    CONF_COOLDOWN: int(user_input[CONF_COOLDOWN]),
+                }
+            )
+        schema = vol.Schema(
+            {
+                **_voice_fields(required=True),
+                vol.Required(CONF_COOLDOWN): COOLDOWN_SELECTOR,
+            }
+        )
+        defaults = {
+            CONF_VOICE: DEFAULT_VOICE,
+            CONF_SPEED: DEFAULT_SPEED,
+            CONF_VOLUME: DEFAULT_VOLUME,
+            CONF_COOLDOWN: DEFAULT_COOLDOWN,
+        }
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, defaults | dict(self.config_entry.options)
+            ),
+        )
+
+
+class ContactSubentryFlow(ConfigSubentryFlow):
+    """Add or change a contact: a name, one phone number, optional voice settings."""
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Add a contact."""
+        return await self._async_contact_form("user", user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a contact."""
+        return await self._async_contact_form("reconfigure", user_input)
+
+    async def _async_contact_form(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> SubentryFlowResult:
+        entry = self._get_entry()
+        editing = (
+            self._get_reconfigure_subentry() if self.source == "reconfigure" else None
+        )
+        others = [
+            subentry
+            for subentry in entry.subentries.values()
+            if subentry.subentry_type == SUBENTRY_CONTACT and subentry is not editing
+        ]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            name = user_input[CONF_NAME].strip()
+            phone = normalize_phone(user_input[CONF_PHONE])
+            if phone is None:
+                errors[CONF_PHONE] = "invalid_phone"
+            elif any(other.data[CONF_PHONE] == phone for other in others):
+                errors[CONF_PHONE] = "phone_exists"
+            if not name:
+                errors[CONF_NAME] = "invalid_name"
+            elif any(other.title.casefold() == name.casefold() for other in others):
+                errors[CONF_NAME] = "name_exists"
+            if not errors:
+                data = {CONF_PHONE: phone} | {
+                    key: user_input[key] if key == CONF_VOICE else int(user_input[key])
+                    for key in (CONF_VOICE, CONF_SPEED, CONF_VOLUME)
+                    if key in user_input
+                }
+                if editing is None:
+                    return self.async_create_entry(
+                        title=name, data=data, unique_id=phone
+                    )
+                return self.async_update_and_abort(
+                    entry, editing, title=name, data=data, unique_id=phone
+                )
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_NAME): str,
+                vol.Required(CONF_PHONE): TextSelector(
+                    TextSelectorConfig(type=TextSelectorType.TEL)
+                ),
+                **_voice_fields(required=False),
+            }
+        )
+        suggested: Mapping[str, Any] = user_input or (
+            {CONF_NAME: editing.title} | dict(editing.data) if editing else {}
+        )
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+        )

@@ -1,0 +1,37 @@
+"""Constants of the TwSMS Voice integration."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from .twsms import Voice
+
+DOMAIN: Final = "twsms_voice"
+LOGGER = logging.getLogger(__package__)
+
+CONF_ADVANCED: Final = "advanced"
+CONF_API_URL: Final = "api_url"
+CONF_PHONE: Final = "phone"
+CONF_VOICE: Final = "voice"
+CONF_SPEED: Final = "speed"
+CONF_VOLUME: Final = "volume"
+CONF_VOICE_URL: Final = "voice_url"
+CONF_COOLDOWN: Final = "cooldown"
+
+SUBENTRY_CONTACT: Final = "contact"
+
+# Service and notify `data` spell voices by name; the provider numbers them.
+VOICES: Final = {
+    "female_1": Voice.FEMALE_1,
+    "female_2": Voice.FEMALE_2,
+    "female_3": Voice.FEMALE_3,
+    "male_1": Voice.MALE_1,
+}
+DEFAULT_VOICE: Final = "female_1"
+DEFAULT_SPEED: Final = 0
+DEFAULT_VOLUME: Final = 100
+DEFAULT_COOLDOWN: Final = 60  # seconds; the same message to the same number
+
+# A msgid no account can own; querying it checks credentials without placing a call.
+CREDENTIALS_PROBE_MSGID: Final = 1
