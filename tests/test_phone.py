@@ -32,7 +32,17 @@ def test_valid_numbers(typed: str, dialled: str) -> None:
 
 @pytest.mark.parametrize(
     "typed",
-    ["", "12345", "0912", "09123456789", "0112345678", "+0123456", "+1 555", "mom", "09１2345678"],
+    [
+        "",
+        "12345",
+        "0912",
+        "09123456789",
+        "0112345678",
+        "+0123456",
+        "+1 555",
+        "mom",
+        "09１2345678",
+    ],
 )
 def test_invalid_numbers(typed: str) -> None:
     """Too short, too long, wrong prefix, letters or full-width digits are refused."""
@@ -52,7 +62,11 @@ def test_any_text_is_a_number_or_none(typed: str) -> None:
 
 @pytest.mark.parametrize(
     ("phone", "masked"),
-    [("0912345678", "0912***678"), ("+14155550100", "+141*****100"), ("123456", "******")],
+    [
+        ("0912345678", "0912***678"),
+        ("+14155550100", "+141*****100"),
+        ("123456", "******"),
+    ],
 )
 def test_mask(phone: str, masked: str) -> None:
     """The middle of a number is hidden; very short numbers entirely."""
