@@ -44,7 +44,7 @@ def _link_integration(config: Path) -> None:
     """Put the integration where HACS installs it."""
     target = config / "custom_components" / "twsms_voice"
     target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.is_symlink():
+    if not target.exists():
         target.symlink_to(ROOT / "custom_components" / "twsms_voice")
 
 
