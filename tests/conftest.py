@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from datetime import timedelta
 import socket
+from unittest.mock import patch
 
 import aiohttp
+from freezegun.api import FrozenDateTimeFactory
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
 # Imported at collection time, before the test harness puts its own
 # `custom_components` package first on the path (it would hide ours).
-import custom_components.twsms_voice  # noqa: F401
+from custom_components.twsms_voice import PLATFORMS
 from custom_components.twsms_voice.const import (
     CONF_API_URL,
     CONF_COOLDOWN,
@@ -26,8 +32,9 @@ from custom_components.twsms_voice.const import (
 )
 from custom_components.twsms_voice.twsms import TwsmsVoiceClient
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryDataWithId
-from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 from twsms_simulator import Account, TwsmsSimulator
 
 USERNAME = "test123"
@@ -133,12 +140,35 @@ def config_entry(simulator: TwsmsSimulator) -> MockConfigEntry:
 
 
 @pytest.fixture
+def platforms() -> list[Platform]:
+    """Return the platforms to set up; a test may narrow them (for snapshots)."""
+    return PLATFORMS
+
+
+@pytest.fixture
 async def loaded_entry(
-    hass: HomeAssistant, config_entry: MockConfigEntry
-) -> MockConfigEntry:
+    hass: HomeAssistant, config_entry: MockConfigEntry, platforms: list[Platform]
+) -> AsyncGenerator[MockConfigEntry]:
     """Set the account up and wait until its notify service is registered."""
     config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    with patch("custom_components.twsms_voice.PLATFORMS", platforms):
+        assert await hass.config_entries.async_setup(config_entry.entry_id)
+        await hass.async_block_till_done()
+        assert config_entry.state is ConfigEntryState.LOADED
+        yield config_entry
+
+
+@pytest.fixture
+def calls_last_30_seconds(simulator: TwsmsSimulator) -> None:
+    """Let simulated calls end 30 s after they are placed, on the test's clock."""
+    simulator.clock = lambda: dt_util.utcnow().timestamp()
+    simulator.outcome_delay = 30
+
+
+async def advance(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float
+) -> None:
+    """Move Home Assistant's clock and let the timers that fell due run."""
+    freezer.tick(timedelta(seconds=seconds))
+    async_fire_time_changed(hass)
     await hass.async_block_till_done()
-    assert config_entry.state is ConfigEntryState.LOADED
-    return config_entry

@@ -12,8 +12,10 @@ from custom_components.twsms_voice.const import (
     CONF_ADVANCED,
     CONF_API_URL,
     CONF_COOLDOWN,
+    CONF_GIVE_UP_AFTER,
     CONF_PHONE,
     CONF_SPEED,
+    CONF_STATUS_CALLBACK,
     CONF_VOICE,
     CONF_VOLUME,
     DOMAIN,
@@ -221,6 +223,8 @@ async def test_options(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> No
             CONF_SPEED: 3.0,
             CONF_VOLUME: 55.0,
             CONF_COOLDOWN: 0.0,
+            CONF_GIVE_UP_AFTER: 15.0,
+            CONF_STATUS_CALLBACK: False,
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -230,6 +234,8 @@ async def test_options(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> No
         CONF_SPEED: 3,
         CONF_VOLUME: 55,
         CONF_COOLDOWN: 0,
+        CONF_GIVE_UP_AFTER: 15,
+        CONF_STATUS_CALLBACK: False,
     }
     assert loaded_entry.state is ConfigEntryState.LOADED
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.twsms_voice.const import CONF_API_URL, DOMAIN
+from custom_components.twsms_voice.const import CONF_API_URL, CONF_WEBHOOK_ID, DOMAIN
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
@@ -83,7 +83,8 @@ async def test_service_names_with_two_accounts(
         domain=DOMAIN,
         title="office",
         unique_id="office",
-        data={**loaded_entry.data, "username": "office", CONF_PASSWORD: "pw"},
+        data={**loaded_entry.data, "username": "office", CONF_PASSWORD: "pw"}
+        | {CONF_WEBHOOK_ID: "office-webhook"},
     )
     second.add_to_hass(hass)
     assert await hass.config_entries.async_setup(second.entry_id)

@@ -19,7 +19,7 @@ from homeassistant.components.notify.const import (
     SERVICE_SEND_MESSAGE,
 )
 from homeassistant.config_entries import SOURCE_REAUTH
-from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.const import ATTR_ENTITY_ID, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
@@ -304,6 +304,7 @@ async def test_contact_entity_failure(
         )
 
 
+@pytest.mark.parametrize("platforms", [[Platform.NOTIFY]])
 async def test_entities(
     hass: HomeAssistant,
     loaded_entry: MockConfigEntry,

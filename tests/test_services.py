@@ -42,7 +42,8 @@ async def test_response_lists_each_number(
                 "contact": None,
                 "status": "failed",
                 "msgid": None,
-                "points": None,
+                "points": 0,
+                "attempts": 1,
                 "error": "The phone number 0933111222 was rejected: it is not a valid number",
             },
             {
@@ -51,6 +52,7 @@ async def test_response_lists_each_number(
                 "status": "placed",
                 "msgid": 8692325,
                 "points": 2,
+                "attempts": 1,
                 "error": None,
             },
         ]
@@ -91,7 +93,12 @@ async def test_account_choice(
         domain=DOMAIN,
         title="office",
         unique_id="office",
-        data={**loaded_entry.data, "username": "office", "password": "pw"},
+        data={
+            **loaded_entry.data,
+            "username": "office",
+            "password": "pw",
+            "webhook_id": "office-webhook",
+        },
     )
     office.add_to_hass(hass)
     assert await hass.config_entries.async_setup(office.entry_id)

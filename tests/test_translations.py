@@ -55,4 +55,6 @@ def test_every_raised_key_has_a_message() -> None:
     raised |= set(re.findall(r'^\s+\(Twsms\w+, "(\w+)"\),$', code, re.MULTILINE))
     raised |= set(re.findall(r'^\s+"\w+": "(\w+)",$', code, re.MULTILINE))
     form_errors = set(strings["config"]["error"])
-    assert raised - form_errors - {"voice"} <= set(strings["exceptions"])
+    entities = {key for platform in strings["entity"].values() for key in platform}
+    selectors = set(strings["selector"])
+    assert raised - form_errors - entities - selectors <= set(strings["exceptions"])

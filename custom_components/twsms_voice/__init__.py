@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from homeassistant.components import webhook
 from homeassistant.const import CONF_NAME, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
@@ -13,13 +16,15 @@ from homeassistant.util.hass_dict import HassKey
 
 from .account import async_check_credentials, create_client
 from .calls import CallPlacer
-from .const import DOMAIN
+from .const import CONF_GIVE_UP_AFTER, CONF_WEBHOOK_ID, DEFAULT_GIVE_UP_AFTER, DOMAIN
 from .data import TwsmsVoiceConfigEntry, TwsmsVoiceData
 from .entity import account_device_info
 from .services import async_setup_services
+from .status_report import async_register_status_webhook, async_status_report_url
+from .tracker import CallTracker
 from .twsms import TwsmsAuthenticationError, TwsmsError
 
-PLATFORMS = [Platform.NOTIFY]
+PLATFORMS = [Platform.NOTIFY, Platform.SENSOR]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 HASS_CONFIG: HassKey[ConfigType] = HassKey(f"{DOMAIN}_hass_config")
 
@@ -41,7 +46,7 @@ def notify_service_name(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) -> st
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) -> bool:
-    """Check the account, then set up its notify service and contacts."""
+    """Check the account, then follow its calls and set up its notify service."""
     client = create_client(hass, entry.data)
     try:
         await async_check_credentials(client)
@@ -56,7 +61,20 @@ async def async_setup_entry(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) -
             translation_placeholders={"error": str(err)},
         ) from err
 
-    entry.runtime_data = TwsmsVoiceData(placer=CallPlacer(hass, entry, client))
+    if CONF_WEBHOOK_ID not in entry.data:
+        hass.config_entries.async_update_entry(
+            entry, data={**entry.data, CONF_WEBHOOK_ID: webhook.async_generate_id()}
+        )
+    give_up_after = entry.options.get(CONF_GIVE_UP_AFTER, DEFAULT_GIVE_UP_AFTER)
+    tracker = CallTracker(hass, entry, client, timedelta(minutes=give_up_after))
+    await tracker.async_load()
+    entry.async_on_unload(tracker.async_unload)
+    async_register_status_webhook(hass, entry, tracker)
+    response_url = await async_status_report_url(hass, entry)
+    entry.runtime_data = TwsmsVoiceData(
+        placer=CallPlacer(hass, entry, client, tracker, response_url)
+    )
+
     dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, **account_device_info(entry)
     )
@@ -81,5 +99,11 @@ async def async_reload_entry(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) 
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) -> bool:
-    """Unload the contacts' entities; the notify service removes itself on unload."""
+    """Unload the entities; the tracker, webhook and notify service follow."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) -> None:
+    """Forget the stored calls of a deleted account."""
+    tracker = CallTracker(hass, entry, create_client(hass, entry.data), timedelta())
+    await tracker.async_remove()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import time
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
@@ -34,6 +34,7 @@ from .const import (
 )
 from .errors import call_error
 from .phone import mask_phone, normalize_phone
+from .tracker import CallState, CallTracker
 from .twsms import (
     SendResult,
     SpeechSettings,
@@ -48,30 +49,41 @@ class CallTarget:
     """One number to dial, the contact it belongs to, and the voice to use."""
 
     phone: str
+    contact_id: str | None = None
     contact: str | None = None
     speech: SpeechSettings
 
 
 @dataclass(frozen=True, kw_only=True)
 class CallResult:
-    """What happened when one target was called."""
+    """What happened when one target was called (over all its attempts)."""
 
     target: CallTarget
-    sent: SendResult | None = None
+    sent: SendResult | None = None  # the last attempt
     error: HomeAssistantError | None = None
     suppressed: bool = False
+    outcome: CallState | None = None  # only when the caller waited for it
+    attempts: int = 1
+    points: int = 0  # over all attempts
+
+    @property
+    def status(self) -> str:
+        """Return the outcome, or else what became of the request."""
+        if self.outcome is not None:
+            return self.outcome
+        if self.suppressed:
+            return "suppressed"
+        return CallState.FAILED if self.error else "placed"
 
     def as_response(self) -> dict[str, Any]:
         """Return the result as action response data."""
-        status = (
-            "suppressed" if self.suppressed else "failed" if self.error else "placed"
-        )
         return {
             "phone": self.target.phone,
             "contact": self.target.contact,
-            "status": status,
+            "status": self.status,
             "msgid": self.sent.msgid if self.sent else None,
-            "points": self.sent.points if self.sent else None,
+            "points": self.points,
+            "attempts": self.attempts,
             "error": str(self.error) if self.error else None,
         }
 
@@ -104,26 +116,25 @@ def resolve_targets(
     No targets means every contact of the account. Contact names match regardless of
     case; anything else must be a valid phone number.
     """
-    contacts = {
-        subentry.title.casefold(): subentry
+    contacts = [
+        subentry
         for subentry in entry.subentries.values()
         if subentry.subentry_type == SUBENTRY_CONTACT
-    }
-    names = list(targets) if targets is not None else list(contacts)
+    ]
+    by_name = {contact.title.casefold(): contact for contact in contacts}
+    by_phone = {contact.data[CONF_PHONE]: contact for contact in contacts}
+    names = list(targets) if targets is not None else list(by_name)
     if not names:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="no_targets"
         )
     resolved: dict[str, CallTarget] = {}
     for name in names:
-        if contact := contacts.get(name.strip().casefold()):
-            phone = contact.data[CONF_PHONE]
-            target = CallTarget(
-                phone=phone,
-                contact=contact.title,
-                speech=speech_settings(entry.options, contact.data, call),
-            )
-        elif phone := normalize_phone(name):
+        phone = normalize_phone(name)
+        contact = by_name.get(name.strip().casefold()) or by_phone.get(phone or "")
+        if contact is not None:
+            target = contact_target(entry, contact, call)
+        elif phone is not None:
             target = CallTarget(
                 phone=phone, speech=speech_settings(entry.options, call)
             )
@@ -135,6 +146,18 @@ def resolve_targets(
             )
         resolved.setdefault(target.phone, target)
     return list(resolved.values())
+
+
+def contact_target(
+    entry: ConfigEntry[Any], contact: ConfigSubentry, call: Mapping[str, Any]
+) -> CallTarget:
+    """Return the target for a contact, in their voice unless the call says."""
+    return CallTarget(
+        phone=contact.data[CONF_PHONE],
+        contact_id=contact.subentry_id,
+        contact=contact.title,
+        speech=speech_settings(entry.options, contact.data, call),
+    )
 
 
 def spoken_text(message: str, title: str | None) -> str:
@@ -160,15 +183,26 @@ def raise_for_failures(results: list[CallResult]) -> None:
 
 
 class CallPlacer:
-    """Place calls for one account, suppressing repeats within the cooldown."""
+    """Place calls for one account, suppressing repeats within the cooldown.
+
+    Every placed call is handed to the tracker, which follows it to its outcome;
+    calls the provider refused are recorded there as failed.
+    """
 
     def __init__(
-        self, hass: HomeAssistant, entry: ConfigEntry[Any], client: TwsmsVoiceClient
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry[Any],
+        client: TwsmsVoiceClient,
+        tracker: CallTracker,
+        response_url: str | None,
     ) -> None:
         """Bind to the entry whose options hold the cooldown."""
         self._hass = hass
         self._entry = entry
         self.client = client
+        self.tracker = tracker
+        self.response_url = response_url
         self._last_placed: dict[tuple[str, str], float] = {}
         self.suppressed_calls = 0
 
@@ -181,16 +215,19 @@ class CallPlacer:
         """Call every target at once; one failing number does not stop the others."""
         return list(
             await asyncio.gather(
-                *(
-                    self._async_call_one(target, message, voice_url)
-                    for target in targets
-                )
+                *(self.async_call_one(target, message, voice_url) for target in targets)
             )
         )
 
-    async def _async_call_one(
-        self, target: CallTarget, message: str, voice_url: str | None
+    async def async_call_one(
+        self,
+        target: CallTarget,
+        message: str,
+        voice_url: str | None,
+        *,
+        repeat: bool = False,
     ) -> CallResult:
+        """Place one call; ``repeat`` (a retry) is exempt from the cooldown."""
         key = (target.phone, voice_url or message)
         now = time.monotonic()
         cooldown = self._entry.options.get(CONF_COOLDOWN, DEFAULT_COOLDOWN)
@@ -199,7 +236,7 @@ class CallPlacer:
             for placed, at in self._last_placed.items()
             if now - at < cooldown
         }
-        if key in self._last_placed:
+        if key in self._last_placed and not repeat:
             self.suppressed_calls += 1
             LOGGER.info(
                 "Not calling %s again: same message within %s s",
@@ -210,12 +247,30 @@ class CallPlacer:
         self._last_placed[key] = now
         try:
             sent = await self.client.send_voice(
-                target.phone, message, speech=target.speech, voice_url=voice_url
+                target.phone,
+                message,
+                speech=target.speech,
+                voice_url=voice_url,
+                response_url=self.response_url,
             )
         except TwsmsError as err:
-            del self._last_placed[key]
+            self._last_placed.pop(key, None)
             if isinstance(err, TwsmsAuthenticationError):
                 self._entry.async_start_reauth(self._hass)
-            return CallResult(target=target, error=call_error(err, target.phone))
+            error = call_error(err, target.phone)
+            self.tracker.async_call_failed(
+                phone=target.phone,
+                contact_id=target.contact_id,
+                contact=target.contact,
+                error=str(error),
+            )
+            return CallResult(target=target, error=error)
         LOGGER.debug("Called %s: msgid %s", mask_phone(target.phone), sent.msgid)
-        return CallResult(target=target, sent=sent)
+        self.tracker.async_call_placed(
+            msgid=sent.msgid,
+            points=sent.points,
+            phone=target.phone,
+            contact_id=target.contact_id,
+            contact=target.contact,
+        )
+        return CallResult(target=target, sent=sent, points=sent.points)

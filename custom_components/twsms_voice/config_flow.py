@@ -20,6 +20,7 @@ from homeassistant.const import CONF_NAME, CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -36,12 +37,16 @@ from .const import (
     CONF_ADVANCED,
     CONF_API_URL,
     CONF_COOLDOWN,
+    CONF_GIVE_UP_AFTER,
     CONF_PHONE,
     CONF_SPEED,
+    CONF_STATUS_CALLBACK,
     CONF_VOICE,
     CONF_VOLUME,
     DEFAULT_COOLDOWN,
+    DEFAULT_GIVE_UP_AFTER,
     DEFAULT_SPEED,
+    DEFAULT_STATUS_CALLBACK,
     DEFAULT_VOICE,
     DEFAULT_VOLUME,
     DOMAIN,
@@ -76,6 +81,11 @@ VOLUME_SELECTOR = NumberSelector(
 COOLDOWN_SELECTOR = NumberSelector(
     NumberSelectorConfig(
         min=0, max=3600, step=1, unit_of_measurement="s", mode=NumberSelectorMode.BOX
+    )
+)
+GIVE_UP_SELECTOR = NumberSelector(
+    NumberSelectorConfig(
+        min=1, max=60, step=1, unit_of_measurement="min", mode=NumberSelectorMode.BOX
     )
 )
 _CHECK_ERRORS: tuple[tuple[type[TwsmsError], str], ...] = (
@@ -244,7 +254,7 @@ def _voice_fields(*, required: bool) -> dict[vol.Marker, Any]:
 
 
 class TwsmsVoiceOptionsFlow(OptionsFlow):
-    """Default voice settings and duplicate-call cooldown of an account."""
+    """Call defaults, duplicate-call cooldown and how outcomes are followed."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -257,12 +267,16 @@ class TwsmsVoiceOptionsFlow(OptionsFlow):
                     CONF_SPEED: int(user_input[CONF_SPEED]),
                     CONF_VOLUME: int(user_input[CONF_VOLUME]),
                     CONF_COOLDOWN: int(user_input[CONF_COOLDOWN]),
+                    CONF_GIVE_UP_AFTER: int(user_input[CONF_GIVE_UP_AFTER]),
+                    CONF_STATUS_CALLBACK: user_input[CONF_STATUS_CALLBACK],
                 }
             )
         schema = vol.Schema(
             {
                 **_voice_fields(required=True),
                 vol.Required(CONF_COOLDOWN): COOLDOWN_SELECTOR,
+                vol.Required(CONF_GIVE_UP_AFTER): GIVE_UP_SELECTOR,
+                vol.Required(CONF_STATUS_CALLBACK): BooleanSelector(),
             }
         )
         defaults = {
@@ -270,6 +284,8 @@ class TwsmsVoiceOptionsFlow(OptionsFlow):
             CONF_SPEED: DEFAULT_SPEED,
             CONF_VOLUME: DEFAULT_VOLUME,
             CONF_COOLDOWN: DEFAULT_COOLDOWN,
+            CONF_GIVE_UP_AFTER: DEFAULT_GIVE_UP_AFTER,
+            CONF_STATUS_CALLBACK: DEFAULT_STATUS_CALLBACK,
         }
         return self.async_show_form(
             step_id="init",

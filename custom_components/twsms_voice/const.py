@@ -18,6 +18,9 @@ CONF_SPEED: Final = "speed"
 CONF_VOLUME: Final = "volume"
 CONF_VOICE_URL: Final = "voice_url"
 CONF_COOLDOWN: Final = "cooldown"
+CONF_GIVE_UP_AFTER: Final = "give_up_after"
+CONF_STATUS_CALLBACK: Final = "status_callback"
+CONF_WEBHOOK_ID: Final = "webhook_id"
 
 SUBENTRY_CONTACT: Final = "contact"
 
@@ -32,6 +35,10 @@ DEFAULT_VOICE: Final = "female_1"
 DEFAULT_SPEED: Final = 0
 DEFAULT_VOLUME: Final = 100
 DEFAULT_COOLDOWN: Final = 60  # seconds; the same message to the same number
+DEFAULT_GIVE_UP_AFTER: Final = 10  # minutes until a call's outcome is `unknown`
+DEFAULT_STATUS_CALLBACK: Final = True
+
+EVENT_CALL_FINISHED: Final = f"{DOMAIN}_call_finished"
 
 # A msgid no account can own; querying it checks credentials without placing a call.
 CREDENTIALS_PROBE_MSGID: Final = 1

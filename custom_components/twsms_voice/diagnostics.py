@@ -8,17 +8,18 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_PHONE, SUBENTRY_CONTACT
+from .const import CONF_PHONE, CONF_WEBHOOK_ID, SUBENTRY_CONTACT
 from .data import TwsmsVoiceConfigEntry
 from .phone import mask_phone
 
-TO_REDACT = {CONF_PASSWORD, CONF_USERNAME, "title", "unique_id"}
+TO_REDACT = {CONF_PASSWORD, CONF_USERNAME, CONF_WEBHOOK_ID, "title", "unique_id"}
 
 
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: TwsmsVoiceConfigEntry
 ) -> dict[str, Any]:
     """Return what helps debugging: settings, contacts with masked numbers, counters."""
+    placer = entry.runtime_data.placer
     return {
         "entry": async_redact_data(
             {
@@ -36,5 +37,11 @@ async def async_get_config_entry_diagnostics(
             for subentry in entry.subentries.values()
             if subentry.subentry_type == SUBENTRY_CONTACT
         ],
-        "suppressed_calls": entry.runtime_data.placer.suppressed_calls,
+        "suppressed_calls": placer.suppressed_calls,
+        "status_reports": placer.response_url is not None,
+        "points_used": placer.tracker.points_used,
+        "pending_calls": [
+            call.as_attributes() | {"placed_at": call.placed_at.isoformat()}
+            for call in placer.tracker.pending_calls
+        ],
     }

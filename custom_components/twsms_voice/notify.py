@@ -24,14 +24,8 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import ConfigType, DiscoveryInfoType
 
-from .calls import (
-    CallTarget,
-    raise_for_failures,
-    resolve_targets,
-    speech_settings,
-    spoken_text,
-)
-from .const import CONF_PHONE, CONF_VOICE_URL, DOMAIN, SUBENTRY_CONTACT
+from .calls import contact_target, raise_for_failures, resolve_targets, spoken_text
+from .const import CONF_VOICE_URL, DOMAIN, SUBENTRY_CONTACT
 from .data import TwsmsVoiceConfigEntry
 from .entity import TwsmsVoiceEntity
 from .services import CALL_SETTINGS_SCHEMA
@@ -119,11 +113,7 @@ class TwsmsVoiceContactEntity(TwsmsVoiceEntity, NotifyEntity):
         """Bind the entity to a contact subentry."""
         super().__init__(hass, entry, "call", subentry)
         self._entry = entry
-        self._target = CallTarget(
-            phone=subentry.data[CONF_PHONE],
-            contact=subentry.title,
-            speech=speech_settings(entry.options, subentry.data),
-        )
+        self._target = contact_target(entry, subentry, {})
 
     @override
     async def async_send_message(self, message: str, title: str | None = None) -> None:

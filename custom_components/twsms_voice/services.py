@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import voluptuous as vol
 
 from homeassistant.config_entries import ConfigEntryState
@@ -19,11 +21,18 @@ from homeassistant.helpers import config_validation as cv
 from .calls import raise_for_failures, resolve_targets
 from .const import CONF_SPEED, CONF_VOICE, CONF_VOICE_URL, CONF_VOLUME, DOMAIN, VOICES
 from .data import TwsmsVoiceConfigEntry
+from .escalation import CallMode, async_escalate
+from .tracker import CallState
 from .twsms.client import SPEED_RANGE, VOLUME_RANGE
 
 SERVICE_CALL = "call"
 ATTR_TARGET = "target"
 ATTR_MESSAGE = "message"
+ATTR_WAIT = "wait"
+ATTR_WAIT_TIMEOUT = "wait_timeout"
+ATTR_MODE = "mode"
+ATTR_RETRIES = "retries"
+ATTR_RETRY_DELAY = "retry_delay"
 
 # Voice settings a single call may override; shared with the notify `data` field.
 CALL_SETTINGS_SCHEMA = {
@@ -43,6 +52,17 @@ CALL_SCHEMA = vol.Schema(
         vol.Required(ATTR_TARGET): vol.All(cv.ensure_list, [cv.string]),
         vol.Required(ATTR_MESSAGE): cv.string,
         **CALL_SETTINGS_SCHEMA,
+        vol.Optional(ATTR_WAIT, default=False): cv.boolean,
+        vol.Optional(ATTR_WAIT_TIMEOUT, default=300): vol.All(
+            vol.Coerce(float), vol.Range(min=1, max=3600)
+        ),
+        vol.Optional(ATTR_MODE, default=CallMode.PARALLEL): vol.Coerce(CallMode),
+        vol.Optional(ATTR_RETRIES, default=0): vol.All(
+            vol.Coerce(int), vol.Range(min=0, max=5)
+        ),
+        vol.Optional(ATTR_RETRY_DELAY, default=60): vol.All(
+            vol.Coerce(float), vol.Range(min=0, max=3600)
+        ),
     }
 )
 
@@ -75,16 +95,48 @@ def _loaded_entry(call: ServiceCall) -> TwsmsVoiceConfigEntry:
 
 
 async def _async_call(call: ServiceCall) -> ServiceResponse:
-    """Call every target; report each one's msgid and points, or its error."""
+    """Call the targets; report each one's msgid and points, or its error.
+
+    With ``wait``, ``retries`` or the sequential mode, the action follows each call to
+    its outcome, and the response says who answered.
+    """
     entry = _loaded_entry(call)
     targets = resolve_targets(entry, call.data[ATTR_TARGET], call.data)
-    results = await entry.runtime_data.placer.async_call(
-        targets, call.data[ATTR_MESSAGE], call.data.get(CONF_VOICE_URL)
+    placer = entry.runtime_data.placer
+    message, voice_url = call.data[ATTR_MESSAGE], call.data.get(CONF_VOICE_URL)
+    mode: CallMode = call.data[ATTR_MODE]
+    follow = (
+        call.data[ATTR_WAIT] or mode is CallMode.SEQUENTIAL or call.data[ATTR_RETRIES]
     )
+    if follow:
+        results = await async_escalate(
+            call.hass,
+            placer,
+            targets,
+            message,
+            voice_url,
+            mode=mode,
+            retries=call.data[ATTR_RETRIES],
+            retry_delay=call.data[ATTR_RETRY_DELAY],
+            wait_timeout=call.data[ATTR_WAIT_TIMEOUT],
+        )
+    else:
+        results = await placer.async_call(targets, message, voice_url)
     if not call.return_response:
         raise_for_failures(results)
         return None
-    return {"calls": [result.as_response() for result in results]}
+    response: dict[str, Any] = {"calls": [result.as_response() for result in results]}
+    if follow:
+        answered = next(
+            (result for result in results if result.outcome is CallState.ANSWERED),
+            None,
+        )
+        response["answered_by"] = (
+            {"phone": answered.target.phone, "contact": answered.target.contact}
+            if answered
+            else None
+        )
+    return response
 
 
 @callback

@@ -24,6 +24,7 @@ from .models import (
     SpeechSettings,
     Voice,
 )
+from .replies import parse_status_report
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -45,4 +46,5 @@ __all__ = [
     "TwsmsProviderError",
     "TwsmsVoiceClient",
     "Voice",
+    "parse_status_report",
 ]

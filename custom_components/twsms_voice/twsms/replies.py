@@ -6,6 +6,7 @@ these either return a typed value or raise a :class:`TwsmsError` subclass.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 import re
 from typing import Final
 
@@ -146,4 +147,29 @@ def parse_query_reply(body: str, msgid: int) -> CallOutcome | CallPending:
         seconds=numbers[0],
         points=numbers[1],
         status=call_status,
+    )
+
+
+def parse_status_report(fields: Mapping[str, str]) -> CallOutcome | None:
+    """Parse the report the provider sends to a call's ``response`` URL.
+
+    The fields are ``msgid``, ``phone``, ``playtime``, ``totalpoint`` and ``status``.
+    Returns None for anything that is not a complete, well-formed report: the URL
+    is reachable from the internet, so whatever arrives there is untrusted.
+    """
+    numbers = [
+        fields.get(key, "").strip() for key in ("msgid", "playtime", "totalpoint")
+    ]
+    if not all(_INTEGER.fullmatch(number) for number in numbers):
+        return None
+    msgid, seconds, points = (int(number) for number in numbers)
+    try:
+        status = CallStatus(fields.get("status", "").strip())
+    except ValueError:
+        return None
+    phone = fields.get("phone", "").strip()
+    if msgid <= 0 or seconds < 0 or points < 0:
+        return None
+    return CallOutcome(
+        msgid=msgid, phone=phone, seconds=seconds, points=points, status=status
     )
