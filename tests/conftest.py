@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Generator
 from datetime import timedelta
 import socket
 from unittest.mock import patch
@@ -31,6 +31,7 @@ from custom_components.twsms_voice.const import (
     SUBENTRY_CONTACT,
 )
 from custom_components.twsms_voice.twsms import TwsmsVoiceClient
+from custom_components.twsms_voice.twsms.ratelimit import RateLimiter
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryDataWithId
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, Platform
 from homeassistant.core import HomeAssistant
@@ -109,6 +110,23 @@ def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     The harness defines this fixture too, but syrupy's own plugin can win the lookup.
     """
     return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture(autouse=True)
+def no_rate_limit_on_a_frozen_clock(request: pytest.FixtureRequest) -> Generator[None]:
+    """Skip request spacing in tests that stop the clock: asyncio cannot sleep then.
+
+    The spacing itself is tested in test_ratelimit.py, on the real clock.
+    """
+    if "freezer" not in request.fixturenames:
+        yield
+        return
+
+    async def start_at_once(self: RateLimiter) -> None:
+        del self
+
+    with patch.object(RateLimiter, "acquire", start_at_once):
+        yield
 
 
 @pytest.fixture(autouse=True)

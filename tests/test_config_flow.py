@@ -13,7 +13,9 @@ from custom_components.twsms_voice.const import (
     CONF_API_URL,
     CONF_COOLDOWN,
     CONF_GIVE_UP_AFTER,
+    CONF_MAX_QUEUE_AGE,
     CONF_PHONE,
+    CONF_RATE_LIMIT,
     CONF_SPEED,
     CONF_STATUS_CALLBACK,
     CONF_VOICE,
@@ -224,6 +226,8 @@ async def test_options(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> No
             CONF_VOLUME: 55.0,
             CONF_COOLDOWN: 0.0,
             CONF_GIVE_UP_AFTER: 15.0,
+            CONF_MAX_QUEUE_AGE: 5.0,
+            CONF_RATE_LIMIT: 20.0,
             CONF_STATUS_CALLBACK: False,
         },
     )
@@ -235,6 +239,8 @@ async def test_options(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> No
         CONF_VOLUME: 55,
         CONF_COOLDOWN: 0,
         CONF_GIVE_UP_AFTER: 15,
+        CONF_MAX_QUEUE_AGE: 5,
+        CONF_RATE_LIMIT: 20,
         CONF_STATUS_CALLBACK: False,
     }
     assert loaded_entry.state is ConfigEntryState.LOADED

@@ -211,7 +211,7 @@ async def test_waiting_without_response_still_raises(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
 ) -> None:
     """Waiting or not, a refused call fails an action whose response nobody reads."""
-    simulator.add_fault(FaultKind.CODE, code=-99)
+    simulator.add_fault(FaultKind.CODE, code=-2)
     with pytest.raises(HomeAssistantError):
         await hass.services.async_call(
             DOMAIN,

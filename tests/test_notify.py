@@ -144,7 +144,6 @@ SEND_CODES = [
     (-13, ServiceValidationError, "invalid_voice"),
     (-14, ServiceValidationError, "invalid_speed"),
     (-15, ServiceValidationError, "invalid_volume"),
-    (-99, HomeAssistantError, "provider_error"),
     (-42, HomeAssistantError, "provider_error_code"),
 ]
 
@@ -184,18 +183,18 @@ async def test_recording_problems_found_by_the_provider(
     )
 
 
-async def test_connection_and_reply_failures(
+async def test_passing_problems_do_not_fail_the_call(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
 ) -> None:
-    """Connection trouble and nonsense replies are reported, not swallowed."""
+    """Connection trouble, nonsense replies and -99 queue the call; no error."""
     simulator.add_fault(FaultKind.HTTP_500)
-    with pytest.raises(HomeAssistantError) as raised:
-        await _notify(hass, message="test", target="0933111222")
-    assert raised.value.translation_key == "connection_failed"
+    await _notify(hass, message="test", target="0933111222")
     simulator.add_fault(FaultKind.GARBAGE)
-    with pytest.raises(HomeAssistantError) as raised:
-        await _notify(hass, message="test", target="0933111222")
-    assert raised.value.translation_key == "unexpected_reply"
+    await _notify(hass, message="other test", target="0933111222")
+    simulator.add_fault(FaultKind.CODE, code=-99)
+    await _notify(hass, message="third test", target="0933111222")
+    assert len(loaded_entry.runtime_data.placer.queue.queued_calls) == 3
+    assert simulator.calls == {}
 
 
 async def test_wrong_password_starts_reauth(
@@ -226,13 +225,13 @@ async def test_several_failures_are_reported_together(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
 ) -> None:
     """Two failed numbers give one error that lists both."""
-    simulator.add_fault(FaultKind.CODE, code=-99, times=2)
+    simulator.add_fault(FaultKind.CODE, code=-8, times=2)
     with pytest.raises(HomeAssistantError) as raised:
         await _notify(hass, message="test", target=["0933111222", "0944111222", "mom"])
     assert raised.value.translation_key == "calls_failed"
     message = str(raised.value)
     assert message.startswith("2 of 3 calls failed: ")
-    assert message.count("TwSMS reported a system error") == 2
+    assert message.count("was rejected: it is not a valid number") == 2
     assert len(simulator.calls) == 1
 
 
@@ -251,7 +250,7 @@ async def test_failed_calls_are_not_suppressed(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
 ) -> None:
     """A call that failed can be tried again at once."""
-    simulator.add_fault(FaultKind.HTTP_500)
+    simulator.add_fault(FaultKind.CODE, code=-2)
     with pytest.raises(HomeAssistantError):
         await _notify(hass, message="Smoke!", target="0933111222")
     await _notify(hass, message="Smoke!", target="0933111222")

@@ -77,10 +77,10 @@ async def test_failure_without_response_raises(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
 ) -> None:
     """When nobody reads the response, a failed call is an error."""
-    simulator.add_fault(FaultKind.CODE, code=-99)
+    simulator.add_fault(FaultKind.CODE, code=-2)
     with pytest.raises(HomeAssistantError) as raised:
         await _call(hass, response=False, target="0933111222", message="test")
-    assert raised.value.translation_key == "provider_error"
+    assert raised.value.translation_key == "insufficient_points"
     assert await _call(hass, response=False, target="0933111222", message="t") is None
 
 

@@ -101,6 +101,7 @@ async def test_outcome_by_polling(
             "status": state,
             "duration": duration,
             "points": 2,
+            "error": None,
         }
     ]
 

@@ -72,6 +72,7 @@ class ReceivedRequest:
     endpoint: str
     params: dict[str, str]
     remote: str | None
+    received_at: float  # time.monotonic(), for rate checks
 
 
 @dataclass
@@ -225,7 +226,9 @@ class TwsmsSimulator:
 
     def _record(self, request: web.Request, endpoint: str) -> dict[str, str]:
         params = dict(request.query)
-        self.requests.append(ReceivedRequest(endpoint, params, request.remote))
+        self.requests.append(
+            ReceivedRequest(endpoint, params, request.remote, time.monotonic())
+        )
         return params
 
     def _authenticate(

@@ -15,10 +15,18 @@ from homeassistant.util import slugify
 from homeassistant.util.hass_dict import HassKey
 
 from .account import async_check_credentials, create_client
-from .calls import CallPlacer
-from .const import CONF_GIVE_UP_AFTER, CONF_WEBHOOK_ID, DEFAULT_GIVE_UP_AFTER, DOMAIN
+from .const import (
+    CONF_GIVE_UP_AFTER,
+    CONF_MAX_QUEUE_AGE,
+    CONF_WEBHOOK_ID,
+    DEFAULT_GIVE_UP_AFTER,
+    DEFAULT_MAX_QUEUE_AGE,
+    DOMAIN,
+)
 from .data import TwsmsVoiceConfigEntry, TwsmsVoiceData
 from .entity import account_device_info
+from .placer import CallPlacer
+from .queue import CallQueue
 from .services import async_setup_services
 from .status_report import async_register_status_webhook, async_status_report_url
 from .tracker import CallTracker
@@ -47,7 +55,7 @@ def notify_service_name(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) -> st
 
 async def async_setup_entry(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) -> bool:
     """Check the account, then follow its calls and set up its notify service."""
-    client = create_client(hass, entry.data)
+    client = create_client(hass, entry.data, entry.options)
     try:
         await async_check_credentials(client)
     except TwsmsAuthenticationError as err:
@@ -70,10 +78,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) -
     await tracker.async_load()
     entry.async_on_unload(tracker.async_unload)
     async_register_status_webhook(hass, entry, tracker)
-    response_url = await async_status_report_url(hass, entry)
-    entry.runtime_data = TwsmsVoiceData(
-        placer=CallPlacer(hass, entry, client, tracker, response_url)
+    max_age = entry.options.get(CONF_MAX_QUEUE_AGE, DEFAULT_MAX_QUEUE_AGE)
+    queue = CallQueue(
+        hass,
+        entry,
+        client,
+        tracker,
+        response_url=await async_status_report_url(hass, entry),
+        max_age=timedelta(minutes=max_age),
     )
+    await queue.async_load()
+    entry.async_on_unload(queue.async_unload)
+    entry.runtime_data = TwsmsVoiceData(placer=CallPlacer(entry, queue, tracker))
 
     dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, **account_device_info(entry)
@@ -104,6 +120,11 @@ async def async_unload_entry(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) -> None:
-    """Forget the stored calls of a deleted account."""
-    tracker = CallTracker(hass, entry, create_client(hass, entry.data), timedelta())
+    """Forget the stored and queued calls of a deleted account."""
+    client = create_client(hass, entry.data)
+    tracker = CallTracker(hass, entry, client, timedelta())
     await tracker.async_remove()
+    queue = CallQueue(
+        hass, entry, client, tracker, response_url=None, max_age=timedelta()
+    )
+    await queue.async_remove()

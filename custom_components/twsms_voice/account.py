@@ -9,17 +9,29 @@ from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .const import CONF_API_URL, CREDENTIALS_PROBE_MSGID
+from .const import (
+    CONF_API_URL,
+    CONF_RATE_LIMIT,
+    CREDENTIALS_PROBE_MSGID,
+    DEFAULT_RATE_LIMIT,
+)
 from .twsms import DEFAULT_BASE_URL, TwsmsInvalidRequestError, TwsmsVoiceClient
 
 
-def create_client(hass: HomeAssistant, data: Mapping[str, Any]) -> TwsmsVoiceClient:
-    """Return a client for the account described by config entry data."""
+def create_client(
+    hass: HomeAssistant,
+    data: Mapping[str, Any],
+    options: Mapping[str, Any] | None = None,
+) -> TwsmsVoiceClient:
+    """Return a client for the account described by config entry data and options."""
     return TwsmsVoiceClient(
         async_get_clientsession(hass),
         data[CONF_USERNAME],
         data[CONF_PASSWORD],
         base_url=data.get(CONF_API_URL, DEFAULT_BASE_URL),
+        max_requests_per_second=(options or {}).get(
+            CONF_RATE_LIMIT, DEFAULT_RATE_LIMIT
+        ),
     )
 
 

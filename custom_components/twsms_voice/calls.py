@@ -7,41 +7,28 @@ settings, suppress duplicates and report errors the same way.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-import time
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
-from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .const import (
-    CONF_COOLDOWN,
     CONF_PHONE,
     CONF_SPEED,
     CONF_VOICE,
     CONF_VOLUME,
-    DEFAULT_COOLDOWN,
     DEFAULT_SPEED,
     DEFAULT_VOICE,
     DEFAULT_VOLUME,
     DOMAIN,
-    LOGGER,
     SUBENTRY_CONTACT,
     VOICES,
 )
-from .errors import call_error
-from .phone import mask_phone, normalize_phone
-from .tracker import CallState, CallTracker
-from .twsms import (
-    SendResult,
-    SpeechSettings,
-    TwsmsAuthenticationError,
-    TwsmsError,
-    TwsmsVoiceClient,
-)
+from .phone import normalize_phone
+from .tracker import CallState
+from .twsms import SendResult, SpeechSettings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,6 +49,7 @@ class CallResult:
     sent: SendResult | None = None  # the last attempt
     error: HomeAssistantError | None = None
     suppressed: bool = False
+    queued: bool = False  # refused for now (``error``), to be tried again
     outcome: CallState | None = None  # only when the caller waited for it
     attempts: int = 1
     points: int = 0  # over all attempts
@@ -73,6 +61,8 @@ class CallResult:
             return self.outcome
         if self.suppressed:
             return "suppressed"
+        if self.queued:
+            return "queued"
         return CallState.FAILED if self.error else "placed"
 
     def as_response(self) -> dict[str, Any]:
@@ -166,8 +156,16 @@ def spoken_text(message: str, title: str | None) -> str:
 
 
 def raise_for_failures(results: list[CallResult]) -> None:
-    """Raise when any call failed: one failure as itself, several together."""
-    failures = [result.error for result in results if result.error is not None]
+    """Raise when any call failed: one failure as itself, several together.
+
+    A queued call has not failed: it is tried again until it goes through or is
+    too old, and its end shows on the sensors and in the call-finished event.
+    """
+    failures = [
+        result.error
+        for result in results
+        if result.error is not None and not result.queued
+    ]
     if len(failures) == 1:
         raise failures[0]
     if failures:
@@ -180,97 +178,3 @@ def raise_for_failures(results: list[CallResult]) -> None:
                 "errors": "; ".join(str(error) for error in failures),
             },
         )
-
-
-class CallPlacer:
-    """Place calls for one account, suppressing repeats within the cooldown.
-
-    Every placed call is handed to the tracker, which follows it to its outcome;
-    calls the provider refused are recorded there as failed.
-    """
-
-    def __init__(
-        self,
-        hass: HomeAssistant,
-        entry: ConfigEntry[Any],
-        client: TwsmsVoiceClient,
-        tracker: CallTracker,
-        response_url: str | None,
-    ) -> None:
-        """Bind to the entry whose options hold the cooldown."""
-        self._hass = hass
-        self._entry = entry
-        self.client = client
-        self.tracker = tracker
-        self.response_url = response_url
-        self._last_placed: dict[tuple[str, str], float] = {}
-        self.suppressed_calls = 0
-
-    async def async_call(
-        self,
-        targets: list[CallTarget],
-        message: str,
-        voice_url: str | None = None,
-    ) -> list[CallResult]:
-        """Call every target at once; one failing number does not stop the others."""
-        return list(
-            await asyncio.gather(
-                *(self.async_call_one(target, message, voice_url) for target in targets)
-            )
-        )
-
-    async def async_call_one(
-        self,
-        target: CallTarget,
-        message: str,
-        voice_url: str | None,
-        *,
-        repeat: bool = False,
-    ) -> CallResult:
-        """Place one call; ``repeat`` (a retry) is exempt from the cooldown."""
-        key = (target.phone, voice_url or message)
-        now = time.monotonic()
-        cooldown = self._entry.options.get(CONF_COOLDOWN, DEFAULT_COOLDOWN)
-        self._last_placed = {
-            placed: at
-            for placed, at in self._last_placed.items()
-            if now - at < cooldown
-        }
-        if key in self._last_placed and not repeat:
-            self.suppressed_calls += 1
-            LOGGER.info(
-                "Not calling %s again: same message within %s s",
-                mask_phone(target.phone),
-                cooldown,
-            )
-            return CallResult(target=target, suppressed=True)
-        self._last_placed[key] = now
-        try:
-            sent = await self.client.send_voice(
-                target.phone,
-                message,
-                speech=target.speech,
-                voice_url=voice_url,
-                response_url=self.response_url,
-            )
-        except TwsmsError as err:
-            self._last_placed.pop(key, None)
-            if isinstance(err, TwsmsAuthenticationError):
-                self._entry.async_start_reauth(self._hass)
-            error = call_error(err, target.phone)
-            self.tracker.async_call_failed(
-                phone=target.phone,
-                contact_id=target.contact_id,
-                contact=target.contact,
-                error=str(error),
-            )
-            return CallResult(target=target, error=error)
-        LOGGER.debug("Called %s: msgid %s", mask_phone(target.phone), sent.msgid)
-        self.tracker.async_call_placed(
-            msgid=sent.msgid,
-            points=sent.points,
-            phone=target.phone,
-            contact_id=target.contact_id,
-            contact=target.contact,
-        )
-        return CallResult(target=target, sent=sent, points=sent.points)

@@ -38,13 +38,17 @@ from .const import (
     CONF_API_URL,
     CONF_COOLDOWN,
     CONF_GIVE_UP_AFTER,
+    CONF_MAX_QUEUE_AGE,
     CONF_PHONE,
+    CONF_RATE_LIMIT,
     CONF_SPEED,
     CONF_STATUS_CALLBACK,
     CONF_VOICE,
     CONF_VOLUME,
     DEFAULT_COOLDOWN,
     DEFAULT_GIVE_UP_AFTER,
+    DEFAULT_MAX_QUEUE_AGE,
+    DEFAULT_RATE_LIMIT,
     DEFAULT_SPEED,
     DEFAULT_STATUS_CALLBACK,
     DEFAULT_VOICE,
@@ -83,9 +87,14 @@ COOLDOWN_SELECTOR = NumberSelector(
         min=0, max=3600, step=1, unit_of_measurement="s", mode=NumberSelectorMode.BOX
     )
 )
-GIVE_UP_SELECTOR = NumberSelector(
+MINUTES_SELECTOR = NumberSelector(
     NumberSelectorConfig(
         min=1, max=60, step=1, unit_of_measurement="min", mode=NumberSelectorMode.BOX
+    )
+)
+RATE_SELECTOR = NumberSelector(
+    NumberSelectorConfig(
+        min=1, max=40, step=1, unit_of_measurement="/s", mode=NumberSelectorMode.BOX
     )
 )
 _CHECK_ERRORS: tuple[tuple[type[TwsmsError], str], ...] = (
@@ -268,6 +277,8 @@ class TwsmsVoiceOptionsFlow(OptionsFlow):
                     CONF_VOLUME: int(user_input[CONF_VOLUME]),
                     CONF_COOLDOWN: int(user_input[CONF_COOLDOWN]),
                     CONF_GIVE_UP_AFTER: int(user_input[CONF_GIVE_UP_AFTER]),
+                    CONF_MAX_QUEUE_AGE: int(user_input[CONF_MAX_QUEUE_AGE]),
+                    CONF_RATE_LIMIT: int(user_input[CONF_RATE_LIMIT]),
                     CONF_STATUS_CALLBACK: user_input[CONF_STATUS_CALLBACK],
                 }
             )
@@ -275,7 +286,9 @@ class TwsmsVoiceOptionsFlow(OptionsFlow):
             {
                 **_voice_fields(required=True),
                 vol.Required(CONF_COOLDOWN): COOLDOWN_SELECTOR,
-                vol.Required(CONF_GIVE_UP_AFTER): GIVE_UP_SELECTOR,
+                vol.Required(CONF_GIVE_UP_AFTER): MINUTES_SELECTOR,
+                vol.Required(CONF_MAX_QUEUE_AGE): MINUTES_SELECTOR,
+                vol.Required(CONF_RATE_LIMIT): RATE_SELECTOR,
                 vol.Required(CONF_STATUS_CALLBACK): BooleanSelector(),
             }
         )
@@ -285,6 +298,8 @@ class TwsmsVoiceOptionsFlow(OptionsFlow):
             CONF_VOLUME: DEFAULT_VOLUME,
             CONF_COOLDOWN: DEFAULT_COOLDOWN,
             CONF_GIVE_UP_AFTER: DEFAULT_GIVE_UP_AFTER,
+            CONF_MAX_QUEUE_AGE: DEFAULT_MAX_QUEUE_AGE,
+            CONF_RATE_LIMIT: DEFAULT_RATE_LIMIT,
             CONF_STATUS_CALLBACK: DEFAULT_STATUS_CALLBACK,
         }
         return self.async_show_form(

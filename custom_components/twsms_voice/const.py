@@ -19,6 +19,8 @@ CONF_VOLUME: Final = "volume"
 CONF_VOICE_URL: Final = "voice_url"
 CONF_COOLDOWN: Final = "cooldown"
 CONF_GIVE_UP_AFTER: Final = "give_up_after"
+CONF_MAX_QUEUE_AGE: Final = "max_queue_age"
+CONF_RATE_LIMIT: Final = "rate_limit"
 CONF_STATUS_CALLBACK: Final = "status_callback"
 CONF_WEBHOOK_ID: Final = "webhook_id"
 
@@ -36,6 +38,8 @@ DEFAULT_SPEED: Final = 0
 DEFAULT_VOLUME: Final = 100
 DEFAULT_COOLDOWN: Final = 60  # seconds; the same message to the same number
 DEFAULT_GIVE_UP_AFTER: Final = 10  # minutes until a call's outcome is `unknown`
+DEFAULT_MAX_QUEUE_AGE: Final = 15  # minutes a call is retried before it is `failed`
+DEFAULT_RATE_LIMIT: Final = 10  # requests per second; the provider takes 40-50 in all
 DEFAULT_STATUS_CALLBACK: Final = True
 
 EVENT_CALL_FINISHED: Final = f"{DOMAIN}_call_finished"

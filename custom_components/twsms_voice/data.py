@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from homeassistant.config_entries import ConfigEntry
 
-from .calls import CallPlacer
+from .placer import CallPlacer
 
 type TwsmsVoiceConfigEntry = ConfigEntry[TwsmsVoiceData]
 

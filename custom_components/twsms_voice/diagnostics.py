@@ -38,10 +38,19 @@ async def async_get_config_entry_diagnostics(
             if subentry.subentry_type == SUBENTRY_CONTACT
         ],
         "suppressed_calls": placer.suppressed_calls,
-        "status_reports": placer.response_url is not None,
+        "status_reports": placer.queue.response_url is not None,
         "points_used": placer.tracker.points_used,
         "pending_calls": [
             call.as_attributes() | {"placed_at": call.placed_at.isoformat()}
             for call in placer.tracker.pending_calls
+        ],
+        "queued_calls": [
+            {
+                "phone": mask_phone(call.target.phone),
+                "attempts": call.attempts,
+                "created_at": call.created_at.isoformat(),
+                "last_error": call.last_error,
+            }
+            for call in placer.queue.queued_calls
         ],
     }

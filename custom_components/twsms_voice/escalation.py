@@ -12,7 +12,8 @@ from enum import StrEnum
 
 from homeassistant.core import HomeAssistant
 
-from .calls import CallPlacer, CallResult, CallTarget
+from .calls import CallResult, CallTarget
+from .placer import CallPlacer
 from .tracker import CallState, async_sleep
 
 RETRY_ON = frozenset({CallState.NO_ANSWER, CallState.BUSY})
@@ -43,7 +44,7 @@ async def async_call_until_settled(
             target, message, voice_url, repeat=attempt > 1
         )
         points += result.points
-        if result.sent is None:  # refused, or suppressed as a duplicate
+        if result.sent is None:  # refused, queued, or suppressed as a duplicate
             return replace(result, attempts=attempt, points=points)
         outcome = await placer.tracker.async_wait(result.sent.msgid, wait_timeout)
         result = replace(result, outcome=outcome, attempts=attempt, points=points)

@@ -242,18 +242,18 @@ class CallTracker:
     def async_call_failed(
         self, *, phone: str, contact_id: str | None, contact: str | None, error: str
     ) -> None:
-        """Record a call the provider (or the integration) refused."""
-        self._record(
-            TrackedCall(
-                msgid=None,
-                phone=phone,
-                contact_id=contact_id,
-                contact=contact,
-                placed_at=dt_util.utcnow(),
-                state=CallState.FAILED,
-                error=error,
-            )
+        """Record a call that was never placed, and say so in the event."""
+        call = TrackedCall(
+            msgid=None,
+            phone=phone,
+            contact_id=contact_id,
+            contact=contact,
+            placed_at=dt_util.utcnow(),
+            state=CallState.FAILED,
+            error=error,
         )
+        self._fire_finished(call)
+        self._record(call)
 
     @callback
     def async_report(self, outcome: CallOutcome) -> bool:
@@ -321,6 +321,12 @@ class CallTracker:
         for waiter in self._waiters.pop(call.msgid, []):
             if not waiter.done():
                 waiter.set_result(state)
+        self._fire_finished(call)
+        LOGGER.debug("Call %s to %s: %s", call.msgid, mask_phone(call.phone), state)
+        self._changed()
+
+    def _fire_finished(self, call: TrackedCall) -> None:
+        """Tell automations how a call ended: once per call."""
         self._hass.bus.async_fire(
             EVENT_CALL_FINISHED,
             {
@@ -328,13 +334,12 @@ class CallTracker:
                 "msgid": call.msgid,
                 "phone": call.phone,
                 "contact": call.contact,
-                "status": state,
-                "duration": duration,
+                "status": call.state,
+                "duration": call.duration,
                 "points": call.points,
+                "error": call.error,
             },
         )
-        LOGGER.debug("Call %s to %s: %s", call.msgid, mask_phone(call.phone), state)
-        self._changed()
 
     def _schedule(self) -> None:
         """Set the one timer for the next due query; none while nothing is pending."""

@@ -96,3 +96,16 @@ async def test_no_password_in_errors_logs_or_repr(
     for text in texts:
         for form in forms:
             assert form not in text, text
+
+
+@pytest.mark.parametrize("password", ["2", "resp", "86"])
+async def test_short_password_does_not_garble_replies(
+    simulator: TwsmsSimulator, session: aiohttp.ClientSession, password: str
+) -> None:
+    """Redaction is for messages only: a password inside a reply leaves it intact."""
+    simulator.accounts[USER] = Account(password=password)
+    client = TwsmsVoiceClient(session, USER, password, base_url=simulator.url)
+    sent = await client.send_voice("0912123456", "測試")
+    assert (sent.msgid, sent.points) == (8692325, 2)
+    outcome = await client.query_voice(sent.msgid)
+    assert outcome.msgid == 8692325

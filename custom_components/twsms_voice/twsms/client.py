@@ -9,6 +9,7 @@ the password redacted and ``from None``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import logging
 import re
 from typing import Final
@@ -23,7 +24,8 @@ from .exceptions import (
     TwsmsMalformedReplyError,
 )
 from .models import CallOutcome, CallPending, SendResult, SpeechSettings, Voice
-from .replies import parse_query_reply, parse_send_reply
+from .ratelimit import RateLimiter
+from .replies import malformed_reply, parse_query_reply, parse_send_reply
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -65,8 +67,12 @@ class TwsmsVoiceClient:
         *,
         base_url: str = DEFAULT_BASE_URL,
         timeout: float = MIN_TIMEOUT,
+        max_requests_per_second: int | None = None,
     ) -> None:
-        """Use the caller's session; nothing is opened until the first request."""
+        """Use the caller's session; nothing is opened until the first request.
+
+        ``max_requests_per_second`` spaces requests out (sends and queries alike).
+        """
         if timeout < MIN_TIMEOUT:
             msg = f"timeout must be at least {MIN_TIMEOUT:.0f} seconds"
             raise ValueError(msg)
@@ -75,6 +81,9 @@ class TwsmsVoiceClient:
         self._password = password
         self._base_url = URL(base_url.rstrip("/"))
         self._timeout = timeout
+        self._limiter = (
+            RateLimiter(max_requests_per_second) if max_requests_per_second else None
+        )
         # Every spelling of the password that can turn up in a URL or an error text.
         encoded = URL.build(query={"p": password}).raw_query_string.removeprefix("p=")
         self._secrets = tuple(
@@ -131,14 +140,26 @@ class TwsmsVoiceClient:
         if response_url is not None:
             _check_http_url("response", response_url)
             params["response"] = response_url
-        return parse_send_reply(await self._get("send_voice.php", params))
+        body = await self._get("send_voice.php", params)
+        return self._parse(parse_send_reply, body)
 
     async def query_voice(self, msgid: int) -> CallOutcome | CallPending:
         """Ask what became of the call ``msgid``."""
         if msgid <= 0:
             raise _invalid("msgid", "msgid must be a positive number")
         body = await self._get("query_voice.php", {"msgid": str(msgid)})
-        return parse_query_reply(body, msgid)
+        return self._parse(lambda reply: parse_query_reply(reply, msgid), body)
+
+    def _parse[T](self, parse: Callable[[str], T], body: str) -> T:
+        """Parse the unaltered reply; redact only what a malformed one shows.
+
+        A proxy's error page may echo the URL, password and all. Redacting before
+        parsing would be wrong: a short password can occur in any reply.
+        """
+        try:
+            return parse(body)
+        except TwsmsMalformedReplyError:
+            raise malformed_reply(self._redact(body)) from None
 
     def _redact(self, text: str) -> str:
         for secret in self._secrets:
@@ -150,6 +171,8 @@ class TwsmsVoiceClient:
         url = (self._base_url / endpoint).with_query(
             {"username": self._username, "password": self._password} | params
         )
+        if self._limiter is not None:
+            await self._limiter.acquire()
         _LOGGER.debug("GET %s", self._redact(str(url)))
         try:
             async with (
@@ -171,6 +194,6 @@ class TwsmsVoiceClient:
         if status != 200:
             msg = f"{self._base_url.host} answered HTTP {status}"
             raise TwsmsMalformedReplyError(msg)
-        body = self._redact(raw.decode("utf-8", errors="replace"))
-        _LOGGER.debug("Reply from %s: %r", endpoint, body)
+        body = raw.decode("utf-8", errors="replace")
+        _LOGGER.debug("Reply from %s: %r", endpoint, self._redact(body))
         return body

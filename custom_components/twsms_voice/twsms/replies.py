@@ -86,14 +86,15 @@ def query_error(code: int) -> TwsmsApiError:
     return TwsmsApiError(code, f"Unknown query error code {code}")
 
 
-def _malformed(body: str) -> TwsmsMalformedReplyError:
+def malformed_reply(body: str) -> TwsmsMalformedReplyError:
+    """Return the error for ``body``: cut short and escaped, to be readable."""
     shown = body[:_SHOWN_BODY_LENGTH].encode("unicode_escape").decode("ascii")
     return TwsmsMalformedReplyError(f"Unexpected reply from the provider: {shown!r}")
 
 
 def _integer(field: str, body: str) -> int:
     if not _INTEGER.fullmatch(field):
-        raise _malformed(body)
+        raise malformed_reply(body)
     return int(field)
 
 
@@ -101,7 +102,7 @@ def _fields(body: str) -> tuple[list[str], int]:
     """Split ``resp=a,b,...`` and return the fields with the first one as a number."""
     text = body.strip()
     if not text.startswith("resp="):
-        raise _malformed(body)
+        raise malformed_reply(body)
     fields = [field.strip() for field in text.removeprefix("resp=").split(",")]
     return fields, _integer(fields[0], body)
 
@@ -112,10 +113,10 @@ def parse_send_reply(body: str) -> SendResult:
     if first < 0:
         raise send_error(first)
     if len(fields) != 2 or first == 0:
-        raise _malformed(body)
+        raise malformed_reply(body)
     points = _integer(fields[1], body)
     if points < 0:
-        raise _malformed(body)
+        raise malformed_reply(body)
     return SendResult(msgid=first, points=points)
 
 
@@ -132,15 +133,15 @@ def parse_query_reply(body: str, msgid: int) -> CallOutcome | CallPending:
     if first < 0:
         raise query_error(first)
     if len(fields) != 5 or first != msgid:
-        raise _malformed(body)
+        raise malformed_reply(body)
     _, phone, seconds, points, status = fields
     try:
         call_status = CallStatus(status)
     except ValueError:
-        raise _malformed(body) from None
+        raise malformed_reply(body) from None
     numbers = [_integer(value, body) for value in (seconds, points)]
     if not phone or min(numbers) < 0:
-        raise _malformed(body)
+        raise malformed_reply(body)
     return CallOutcome(
         msgid=msgid,
         phone=phone,
