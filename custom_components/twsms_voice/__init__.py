@@ -27,6 +27,7 @@ from .data import TwsmsVoiceConfigEntry, TwsmsVoiceData
 from .entity import account_device_info
 from .placer import CallPlacer
 from .queue import CallQueue
+from .repairs import AccountIssues
 from .services import async_setup_services
 from .status_report import async_register_status_webhook, async_status_report_url
 from .tracker import CallTracker
@@ -55,7 +56,8 @@ def notify_service_name(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) -> st
 
 async def async_setup_entry(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) -> bool:
     """Check the account, then follow its calls and set up its notify service."""
-    client = create_client(hass, entry.data, entry.options)
+    issues = AccountIssues(hass, entry)
+    client = create_client(hass, entry.data, entry.options, issues.on_reply)
     try:
         await async_check_credentials(client)
     except TwsmsAuthenticationError as err:
@@ -128,3 +130,4 @@ async def async_remove_entry(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) 
         hass, entry, client, tracker, response_url=None, max_age=timedelta()
     )
     await queue.async_remove()
+    AccountIssues(hass, entry).async_clear()

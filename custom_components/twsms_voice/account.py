@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
@@ -15,13 +15,19 @@ from .const import (
     CREDENTIALS_PROBE_MSGID,
     DEFAULT_RATE_LIMIT,
 )
-from .twsms import DEFAULT_BASE_URL, TwsmsInvalidRequestError, TwsmsVoiceClient
+from .twsms import (
+    DEFAULT_BASE_URL,
+    TwsmsError,
+    TwsmsInvalidRequestError,
+    TwsmsVoiceClient,
+)
 
 
 def create_client(
     hass: HomeAssistant,
     data: Mapping[str, Any],
     options: Mapping[str, Any] | None = None,
+    on_reply: Callable[[TwsmsError | None], None] | None = None,
 ) -> TwsmsVoiceClient:
     """Return a client for the account described by config entry data and options."""
     return TwsmsVoiceClient(
@@ -32,6 +38,7 @@ def create_client(
         max_requests_per_second=(options or {}).get(
             CONF_RATE_LIMIT, DEFAULT_RATE_LIMIT
         ),
+        on_reply=on_reply,
     )
 
 

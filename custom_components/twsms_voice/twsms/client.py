@@ -20,6 +20,7 @@ from yarl import URL
 
 from .exceptions import (
     TwsmsConnectionError,
+    TwsmsError,
     TwsmsInvalidRequestError,
     TwsmsMalformedReplyError,
 )
@@ -68,10 +69,12 @@ class TwsmsVoiceClient:
         base_url: str = DEFAULT_BASE_URL,
         timeout: float = MIN_TIMEOUT,
         max_requests_per_second: int | None = None,
+        on_reply: Callable[[TwsmsError | None], None] | None = None,
     ) -> None:
         """Use the caller's session; nothing is opened until the first request.
 
         ``max_requests_per_second`` spaces requests out (sends and queries alike).
+        ``on_reply`` hears how every request ended: None, or the error it raised.
         """
         if timeout < MIN_TIMEOUT:
             msg = f"timeout must be at least {MIN_TIMEOUT:.0f} seconds"
@@ -81,6 +84,7 @@ class TwsmsVoiceClient:
         self._password = password
         self._base_url = URL(base_url.rstrip("/"))
         self._timeout = timeout
+        self._on_reply = on_reply
         self._limiter = (
             RateLimiter(max_requests_per_second) if max_requests_per_second else None
         )
@@ -140,15 +144,31 @@ class TwsmsVoiceClient:
         if response_url is not None:
             _check_http_url("response", response_url)
             params["response"] = response_url
-        body = await self._get("send_voice.php", params)
-        return self._parse(parse_send_reply, body)
+        return await self._request("send_voice.php", params, parse_send_reply)
 
     async def query_voice(self, msgid: int) -> CallOutcome | CallPending:
         """Ask what became of the call ``msgid``."""
         if msgid <= 0:
             raise _invalid("msgid", "msgid must be a positive number")
-        body = await self._get("query_voice.php", {"msgid": str(msgid)})
-        return self._parse(lambda reply: parse_query_reply(reply, msgid), body)
+        return await self._request(
+            "query_voice.php",
+            {"msgid": str(msgid)},
+            lambda reply: parse_query_reply(reply, msgid),
+        )
+
+    async def _request[T](
+        self, endpoint: str, params: dict[str, str], parse: Callable[[str], T]
+    ) -> T:
+        """Make the request, parse the reply and tell ``on_reply`` how it went."""
+        try:
+            result = self._parse(parse, await self._get(endpoint, params))
+        except TwsmsError as err:
+            if self._on_reply is not None:
+                self._on_reply(err)
+            raise
+        if self._on_reply is not None:
+            self._on_reply(None)
+        return result
 
     def _parse[T](self, parse: Callable[[str], T], body: str) -> T:
         """Parse the unaltered reply; redact only what a malformed one shows.
