@@ -11,6 +11,7 @@ from custom_components.twsms_voice.config_flow import _api_url
 from custom_components.twsms_voice.const import (
     CONF_ADVANCED,
     CONF_API_URL,
+    CONF_CALLS_PER_HOUR,
     CONF_COOLDOWN,
     CONF_GIVE_UP_AFTER,
     CONF_MAX_QUEUE_AGE,
@@ -228,6 +229,7 @@ async def test_options(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> No
             CONF_GIVE_UP_AFTER: 15.0,
             CONF_MAX_QUEUE_AGE: 5.0,
             CONF_RATE_LIMIT: 20.0,
+            CONF_CALLS_PER_HOUR: 100.0,
             CONF_STATUS_CALLBACK: False,
         },
     )
@@ -241,6 +243,7 @@ async def test_options(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> No
         CONF_GIVE_UP_AFTER: 15,
         CONF_MAX_QUEUE_AGE: 5,
         CONF_RATE_LIMIT: 20,
+        CONF_CALLS_PER_HOUR: 100,
         CONF_STATUS_CALLBACK: False,
     }
     assert loaded_entry.state is ConfigEntryState.LOADED

@@ -11,7 +11,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.twsms_voice.const import DOMAIN
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from twsms_simulator import FaultKind, TwsmsSimulator
 
@@ -173,4 +174,56 @@ async def test_removed_account_takes_its_issues(
     assert issue_ids(issue_registry) == {"account_disabled"}
     await hass.config_entries.async_remove(loaded_entry.entry_id)
     await hass.async_block_till_done()
+    assert issue_ids(issue_registry) == set()
+
+
+async def test_call_cap_names_the_automation(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    issue_registry: ir.IssueRegistry,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """Past the hourly cap calls fail, and the repair says which automation called."""
+    hass.config_entries.async_update_entry(
+        loaded_entry, options={**loaded_entry.options, "calls_per_hour": 3}
+    )
+    await hass.async_block_till_done()
+    run = Context()
+    hass.states.async_set(
+        "automation.flapping_sensor",
+        "on",
+        {"friendly_name": "Flapping sensor"},
+        context=run,
+    )
+    responses = [
+        await hass.services.async_call(
+            DOMAIN,
+            "call",
+            {"target": "0933000001", "message": f"Smoke {number}"},
+            blocking=True,
+            return_response=True,
+            context=run,
+        )
+        for number in range(5)
+    ]
+    assert [r["calls"][0]["status"] for r in responses] == ["placed"] * 3 + [
+        "failed"
+    ] * 2
+    assert len(simulator.calls) == 3
+    issue = issue_registry.async_get_issue(DOMAIN, "call_cap_reached")
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "account": "test123",
+        "cap": "3",
+        "caller": "Flapping sensor (automation.flapping_sensor)",
+    }
+    with pytest.raises(HomeAssistantError, match="cap of calls per hour"):
+        await hass.services.async_call(
+            DOMAIN, "call", {"target": "0933000002", "message": "Smoke"}, blocking=True
+        )
+
+    await advance(hass, freezer, 3600)
+    await notify(hass, message="an hour later")
+    assert len(simulator.calls) == 4
     assert issue_ids(issue_registry) == set()

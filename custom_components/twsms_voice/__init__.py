@@ -91,7 +91,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) -
     )
     await queue.async_load()
     entry.async_on_unload(queue.async_unload)
-    entry.runtime_data = TwsmsVoiceData(placer=CallPlacer(entry, queue, tracker))
+    entry.runtime_data = TwsmsVoiceData(
+        placer=CallPlacer(hass, entry, queue, tracker, issues)
+    )
 
     dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, **account_device_info(entry)

@@ -36,6 +36,7 @@ from .account import async_check_credentials, create_client
 from .const import (
     CONF_ADVANCED,
     CONF_API_URL,
+    CONF_CALLS_PER_HOUR,
     CONF_COOLDOWN,
     CONF_GIVE_UP_AFTER,
     CONF_MAX_QUEUE_AGE,
@@ -45,6 +46,7 @@ from .const import (
     CONF_STATUS_CALLBACK,
     CONF_VOICE,
     CONF_VOLUME,
+    DEFAULT_CALLS_PER_HOUR,
     DEFAULT_COOLDOWN,
     DEFAULT_GIVE_UP_AFTER,
     DEFAULT_MAX_QUEUE_AGE,
@@ -90,6 +92,11 @@ COOLDOWN_SELECTOR = NumberSelector(
 MINUTES_SELECTOR = NumberSelector(
     NumberSelectorConfig(
         min=1, max=60, step=1, unit_of_measurement="min", mode=NumberSelectorMode.BOX
+    )
+)
+CALLS_PER_HOUR_SELECTOR = NumberSelector(
+    NumberSelectorConfig(
+        min=1, max=1000, step=1, unit_of_measurement="/h", mode=NumberSelectorMode.BOX
     )
 )
 RATE_SELECTOR = NumberSelector(
@@ -279,6 +286,7 @@ class TwsmsVoiceOptionsFlow(OptionsFlow):
                     CONF_GIVE_UP_AFTER: int(user_input[CONF_GIVE_UP_AFTER]),
                     CONF_MAX_QUEUE_AGE: int(user_input[CONF_MAX_QUEUE_AGE]),
                     CONF_RATE_LIMIT: int(user_input[CONF_RATE_LIMIT]),
+                    CONF_CALLS_PER_HOUR: int(user_input[CONF_CALLS_PER_HOUR]),
                     CONF_STATUS_CALLBACK: user_input[CONF_STATUS_CALLBACK],
                 }
             )
@@ -289,6 +297,7 @@ class TwsmsVoiceOptionsFlow(OptionsFlow):
                 vol.Required(CONF_GIVE_UP_AFTER): MINUTES_SELECTOR,
                 vol.Required(CONF_MAX_QUEUE_AGE): MINUTES_SELECTOR,
                 vol.Required(CONF_RATE_LIMIT): RATE_SELECTOR,
+                vol.Required(CONF_CALLS_PER_HOUR): CALLS_PER_HOUR_SELECTOR,
                 vol.Required(CONF_STATUS_CALLBACK): BooleanSelector(),
             }
         )
@@ -300,6 +309,7 @@ class TwsmsVoiceOptionsFlow(OptionsFlow):
             CONF_GIVE_UP_AFTER: DEFAULT_GIVE_UP_AFTER,
             CONF_MAX_QUEUE_AGE: DEFAULT_MAX_QUEUE_AGE,
             CONF_RATE_LIMIT: DEFAULT_RATE_LIMIT,
+            CONF_CALLS_PER_HOUR: DEFAULT_CALLS_PER_HOUR,
             CONF_STATUS_CALLBACK: DEFAULT_STATUS_CALLBACK,
         }
         return self.async_show_form(

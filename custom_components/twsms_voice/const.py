@@ -21,6 +21,7 @@ CONF_COOLDOWN: Final = "cooldown"
 CONF_GIVE_UP_AFTER: Final = "give_up_after"
 CONF_MAX_QUEUE_AGE: Final = "max_queue_age"
 CONF_RATE_LIMIT: Final = "rate_limit"
+CONF_CALLS_PER_HOUR: Final = "calls_per_hour"
 CONF_STATUS_CALLBACK: Final = "status_callback"
 CONF_WEBHOOK_ID: Final = "webhook_id"
 
@@ -39,6 +40,7 @@ DEFAULT_VOLUME: Final = 100
 DEFAULT_COOLDOWN: Final = 60  # seconds; the same message to the same number
 DEFAULT_GIVE_UP_AFTER: Final = 10  # minutes until a call's outcome is `unknown`
 DEFAULT_MAX_QUEUE_AGE: Final = 15  # minutes a call is retried before it is `failed`
+DEFAULT_CALLS_PER_HOUR: Final = 60  # a runaway automation stops here
 DEFAULT_RATE_LIMIT: Final = 10  # requests per second; the provider takes 40-50 in all
 DEFAULT_STATUS_CALLBACK: Final = True
 

@@ -38,6 +38,7 @@ async def async_get_config_entry_diagnostics(
             if subentry.subentry_type == SUBENTRY_CONTACT
         ],
         "suppressed_calls": placer.suppressed_calls,
+        "capped_calls": placer.capped_calls,
         "status_reports": placer.queue.response_url is not None,
         "points_used": placer.tracker.points_used,
         "pending_calls": [

@@ -119,6 +119,6 @@ class TwsmsVoiceContactEntity(TwsmsVoiceEntity, NotifyEntity):
     async def async_send_message(self, message: str, title: str | None = None) -> None:
         """Call the contact and read the title, then the message."""
         results = await self._entry.runtime_data.placer.async_call(
-            [self._target], spoken_text(message, title)
+            [self._target], spoken_text(message, title), context=self._context
         )
         raise_for_failures(results)

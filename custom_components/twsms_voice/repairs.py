@@ -28,13 +28,18 @@ ISSUE_IP_NOT_ALLOWED: Final = "ip_not_allowed"
 ISSUE_INSUFFICIENT_POINTS: Final = "insufficient_points"
 ISSUE_ACCOUNT_DISABLED: Final = "account_disabled"
 ISSUE_PROVIDER_ERRORS: Final = "provider_errors"
+ISSUE_CALL_CAP_REACHED: Final = "call_cap_reached"
 PROVIDER_ERRORS_THRESHOLD: Final = 3  # system errors in a row before telling the user
 _ACCOUNT_ISSUES: Final = (
     (TwsmsIpNotAllowedError, ISSUE_IP_NOT_ALLOWED),
     (TwsmsInsufficientPointsError, ISSUE_INSUFFICIENT_POINTS),
     (TwsmsAccountDisabledError, ISSUE_ACCOUNT_DISABLED),
 )
-ALL_ISSUES: Final = (*(issue for _, issue in _ACCOUNT_ISSUES), ISSUE_PROVIDER_ERRORS)
+ALL_ISSUES: Final = (
+    *(issue for _, issue in _ACCOUNT_ISSUES),
+    ISSUE_PROVIDER_ERRORS,
+    ISSUE_CALL_CAP_REACHED,
+)
 
 
 class AccountIssues:
@@ -63,7 +68,9 @@ class AccountIssues:
         if error is None or isinstance(error, TwsmsInvalidRequestError):
             # The provider accepted the account (a rejected parameter proves it too).
             self._provider_errors_in_a_row = 0
-            self.async_clear()
+            for issue_id in ALL_ISSUES:
+                if issue_id != ISSUE_CALL_CAP_REACHED:  # that one is about the cap
+                    self._delete(issue_id)
 
     @callback
     def async_clear(self) -> None:
@@ -71,7 +78,26 @@ class AccountIssues:
         for issue_id in ALL_ISSUES:
             self._delete(issue_id)
 
-    def _create(self, issue_id: str, severity: ir.IssueSeverity) -> None:
+    @callback
+    def async_call_cap_reached(self, cap: int, caller: str) -> None:
+        """Say that calls are being refused, and which automation asked for them."""
+        self._create(
+            ISSUE_CALL_CAP_REACHED,
+            ir.IssueSeverity.WARNING,
+            {"cap": str(cap), "caller": caller},
+        )
+
+    @callback
+    def async_clear_call_cap(self) -> None:
+        """Withdraw the cap issue: calls are allowed again."""
+        self._delete(ISSUE_CALL_CAP_REACHED)
+
+    def _create(
+        self,
+        issue_id: str,
+        severity: ir.IssueSeverity,
+        placeholders: dict[str, str] | None = None,
+    ) -> None:
         ir.async_create_issue(
             self._hass,
             DOMAIN,
@@ -79,7 +105,8 @@ class AccountIssues:
             is_fixable=False,
             severity=severity,
             translation_key=issue_id,
-            translation_placeholders={"account": self._entry.title},
+            translation_placeholders={"account": self._entry.title}
+            | (placeholders or {}),
             data={"entry_id": self._entry.entry_id},
         )
 

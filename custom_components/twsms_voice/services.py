@@ -121,7 +121,7 @@ async def _async_call(call: ServiceCall) -> ServiceResponse:
             wait_timeout=call.data[ATTR_WAIT_TIMEOUT],
         )
     else:
-        results = await placer.async_call(targets, message, voice_url)
+        results = await placer.async_call(targets, message, voice_url, call.context)
     if not call.return_response:
         raise_for_failures(results)
         return None
