@@ -32,7 +32,8 @@ async def test_200_targets_never_exceed_the_limit(
     """A burst of 200 numbers is spread out and every call is placed."""
     config_entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(
-        config_entry, options={**config_entry.options, CONF_RATE_LIMIT: LIMIT}
+        config_entry,
+        options={**config_entry.options, CONF_RATE_LIMIT: LIMIT, "calls_per_hour": 500},
     )
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
@@ -196,7 +197,7 @@ async def test_call_cap_names_the_automation(
         {"friendly_name": "Flapping sensor"},
         context=run,
     )
-    responses = [
+    responses: list[Any] = [
         await hass.services.async_call(
             DOMAIN,
             "call",
@@ -223,6 +224,17 @@ async def test_call_cap_names_the_automation(
             DOMAIN, "call", {"target": "0933000002", "message": "Smoke"}, blocking=True
         )
 
+    with pytest.raises(HomeAssistantError):  # the legacy notify service has no context
+        await hass.services.async_call(
+            "notify",
+            DOMAIN,
+            {"message": "Smoke", "target": "0933000003"},
+            blocking=True,
+        )
+    issue = issue_registry.async_get_issue(DOMAIN, "call_cap_reached")
+    assert issue is not None
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["caller"] == "unknown"
     await advance(hass, freezer, 3600)
     await notify(hass, message="an hour later")
     assert len(simulator.calls) == 4
