@@ -14,6 +14,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
+from .call_record import CallState
 from .const import (
     CONF_PHONE,
     CONF_SPEED,
@@ -27,7 +28,6 @@ from .const import (
     VOICES,
 )
 from .phone import normalize_phone
-from .tracker import CallState
 from .twsms import SendResult, SpeechSettings
 
 

@@ -14,9 +14,8 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     ConfigSubentryFlow,
     OptionsFlow,
-    SubentryFlowResult,
 )
-from homeassistant.const import CONF_NAME, CONF_PASSWORD, CONF_USERNAME
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
@@ -24,9 +23,6 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -40,7 +36,6 @@ from .const import (
     CONF_COOLDOWN,
     CONF_GIVE_UP_AFTER,
     CONF_MAX_QUEUE_AGE,
-    CONF_PHONE,
     CONF_RATE_LIMIT,
     CONF_SPEED,
     CONF_STATUS_CALLBACK,
@@ -57,9 +52,8 @@ from .const import (
     DEFAULT_VOLUME,
     DOMAIN,
     SUBENTRY_CONTACT,
-    VOICES,
 )
-from .phone import normalize_phone
+from .contact_flow import ContactSubentryFlow, voice_fields
 from .twsms import (
     DEFAULT_BASE_URL,
     TwsmsAccountDisabledError,
@@ -71,19 +65,6 @@ from .twsms import (
 )
 
 PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
-VOICE_SELECTOR = SelectSelector(
-    SelectSelectorConfig(
-        options=list(VOICES),
-        translation_key=CONF_VOICE,
-        mode=SelectSelectorMode.DROPDOWN,
-    )
-)
-SPEED_SELECTOR = NumberSelector(
-    NumberSelectorConfig(min=-10, max=10, step=1, mode=NumberSelectorMode.SLIDER)
-)
-VOLUME_SELECTOR = NumberSelector(
-    NumberSelectorConfig(min=0, max=100, step=5, mode=NumberSelectorMode.SLIDER)
-)
 COOLDOWN_SELECTOR = NumberSelector(
     NumberSelectorConfig(
         min=0, max=3600, step=1, unit_of_measurement="s", mode=NumberSelectorMode.BOX
@@ -259,16 +240,6 @@ class TwsmsVoiceConfigFlow(ConfigFlow, domain=DOMAIN):
         return {SUBENTRY_CONTACT: ContactSubentryFlow}
 
 
-def _voice_fields(*, required: bool) -> dict[vol.Marker, Any]:
-    """Voice, speed and volume: required defaults for the account, optional per contact."""
-    marker = vol.Required if required else vol.Optional
-    return {
-        marker(CONF_VOICE): VOICE_SELECTOR,
-        marker(CONF_SPEED): SPEED_SELECTOR,
-        marker(CONF_VOLUME): VOLUME_SELECTOR,
-    }
-
-
 class TwsmsVoiceOptionsFlow(OptionsFlow):
     """Call defaults, duplicate-call cooldown and how outcomes are followed."""
 
@@ -292,7 +263,7 @@ class TwsmsVoiceOptionsFlow(OptionsFlow):
             )
         schema = vol.Schema(
             {
-                **_voice_fields(required=True),
+                **voice_fields(required=True),
                 vol.Required(CONF_COOLDOWN): COOLDOWN_SELECTOR,
                 vol.Required(CONF_GIVE_UP_AFTER): MINUTES_SELECTOR,
                 vol.Required(CONF_MAX_QUEUE_AGE): MINUTES_SELECTOR,
@@ -317,75 +288,4 @@ class TwsmsVoiceOptionsFlow(OptionsFlow):
             data_schema=self.add_suggested_values_to_schema(
                 schema, defaults | dict(self.config_entry.options)
             ),
-        )
-
-
-class ContactSubentryFlow(ConfigSubentryFlow):
-    """Add or change a contact: a name, one phone number, optional voice settings."""
-
-    async def async_step_user(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Add a contact."""
-        return await self._async_contact_form("user", user_input)
-
-    async def async_step_reconfigure(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Change a contact."""
-        return await self._async_contact_form("reconfigure", user_input)
-
-    async def _async_contact_form(
-        self, step_id: str, user_input: dict[str, Any] | None
-    ) -> SubentryFlowResult:
-        entry = self._get_entry()
-        editing = (
-            self._get_reconfigure_subentry() if self.source == "reconfigure" else None
-        )
-        others = [
-            subentry
-            for subentry in entry.subentries.values()
-            if subentry.subentry_type == SUBENTRY_CONTACT and subentry is not editing
-        ]
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            name = user_input[CONF_NAME].strip()
-            phone = normalize_phone(user_input[CONF_PHONE])
-            if phone is None:
-                errors[CONF_PHONE] = "invalid_phone"
-            elif any(other.data[CONF_PHONE] == phone for other in others):
-                errors[CONF_PHONE] = "phone_exists"
-            if not name:
-                errors[CONF_NAME] = "invalid_name"
-            elif any(other.title.casefold() == name.casefold() for other in others):
-                errors[CONF_NAME] = "name_exists"
-            if not errors:
-                data = {CONF_PHONE: phone} | {
-                    key: user_input[key] if key == CONF_VOICE else int(user_input[key])
-                    for key in (CONF_VOICE, CONF_SPEED, CONF_VOLUME)
-                    if key in user_input
-                }
-                if editing is None:
-                    return self.async_create_entry(
-                        title=name, data=data, unique_id=phone
-                    )
-                return self.async_update_and_abort(
-                    entry, editing, title=name, data=data, unique_id=phone
-                )
-        schema = vol.Schema(
-            {
-                vol.Required(CONF_NAME): str,
-                vol.Required(CONF_PHONE): TextSelector(
-                    TextSelectorConfig(type=TextSelectorType.TEL)
-                ),
-                **_voice_fields(required=False),
-            }
-        )
-        suggested: Mapping[str, Any] = user_input or (
-            {CONF_NAME: editing.title} | dict(editing.data) if editing else {}
-        )
-        return self.async_show_form(
-            step_id=step_id,
-            data_schema=self.add_suggested_values_to_schema(schema, suggested),
-            errors=errors,
         )

@@ -12,9 +12,10 @@ from enum import StrEnum
 
 from homeassistant.core import HomeAssistant
 
+from .call_record import CallState
 from .calls import CallResult, CallTarget
 from .placer import CallPlacer
-from .tracker import CallState, async_sleep
+from .tracker import async_sleep
 
 RETRY_ON = frozenset({CallState.NO_ANSWER, CallState.BUSY})
 
@@ -38,8 +39,9 @@ async def async_call_until_settled(
     wait_timeout: float,
 ) -> CallResult:
     """Call ``target``, wait for the outcome, and call again on no answer or busy."""
-    points = 0
-    for attempt in range(1, retries + 2):
+    points = attempt = 0
+    while True:
+        attempt += 1
         result = await placer.async_call_one(
             target, message, voice_url, repeat=attempt > 1
         )
@@ -52,7 +54,6 @@ async def async_call_until_settled(
             return result
         if retry_delay:
             await async_sleep(hass, retry_delay)
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def async_escalate(

@@ -16,10 +16,11 @@ from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .call_record import CallState, TrackedCall
 from .const import SUBENTRY_CONTACT
 from .data import TwsmsVoiceConfigEntry
 from .entity import TwsmsVoiceEntity
-from .tracker import CallState, CallTracker, TrackedCall
+from .tracker import CallTracker
 
 PARALLEL_UPDATES = 0
 

@@ -18,11 +18,11 @@ from homeassistant.core import (
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 
+from .call_record import CallState
 from .calls import raise_for_failures, resolve_targets
 from .const import CONF_SPEED, CONF_VOICE, CONF_VOICE_URL, CONF_VOLUME, DOMAIN, VOICES
 from .data import TwsmsVoiceConfigEntry
 from .escalation import CallMode, async_escalate
-from .tracker import CallState
 from .twsms.client import SPEED_RANGE, VOLUME_RANGE
 
 SERVICE_CALL = "call"

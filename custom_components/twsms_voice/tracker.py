@@ -11,9 +11,7 @@ outcomes and the points used are stored, so a restart resumes where it stopped.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
@@ -22,15 +20,10 @@ from homeassistant.helpers.event import async_call_later, async_track_point_in_u
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
+from .call_record import OUTCOME_STATES, CallState, TrackedCall
 from .const import DOMAIN, EVENT_CALL_FINISHED, LOGGER
 from .phone import mask_phone
-from .twsms import (
-    CallOutcome,
-    CallStatus,
-    TwsmsAuthenticationError,
-    TwsmsError,
-    TwsmsVoiceClient,
-)
+from .twsms import CallOutcome, TwsmsAuthenticationError, TwsmsError, TwsmsVoiceClient
 
 STORAGE_VERSION: Final = 1
 FIRST_POLL: Final = timedelta(seconds=45)  # ringing, the message, the log's lag
@@ -39,76 +32,6 @@ POLL_INTERVALS: Final = tuple(
 )
 SAVE_DELAY: Final = 1.0
 FINISHED_KEPT: Final = timedelta(hours=1)  # how long `async_wait` can find a result
-
-
-class CallState(StrEnum):
-    """What the integration knows about a call."""
-
-    PENDING = "pending"
-    ANSWERED = "answered"
-    NO_ANSWER = "no_answer"
-    BUSY = "busy"
-    FAILED = "failed"
-    UNKNOWN = "unknown"
-
-
-OUTCOME_STATES: Final = {
-    CallStatus.ANSWERED: CallState.ANSWERED,
-    CallStatus.NO_ANSWER: CallState.NO_ANSWER,
-    CallStatus.BUSY: CallState.BUSY,
-}
-
-
-@dataclass(kw_only=True)
-class TrackedCall:
-    """One call, placed or refused, and what became of it."""
-
-    msgid: int | None
-    phone: str
-    contact_id: str | None = None
-    contact: str | None = None
-    placed_at: datetime
-    state: CallState = CallState.PENDING
-    duration: int | None = None
-    points: int = 0
-    error: str | None = None
-    polls: int = 0
-    next_poll: datetime | None = None
-
-    def as_attributes(self) -> dict[str, Any]:
-        """Return the sensor attributes: the number only partly shown."""
-        return {
-            "msgid": self.msgid,
-            "phone": mask_phone(self.phone),
-            "duration": self.duration,
-            "points": self.points,
-            "error": self.error,
-        }
-
-    def as_storage(self) -> dict[str, Any]:
-        """Return a JSON-friendly copy."""
-        stored = asdict(self)
-        for key in ("placed_at", "next_poll"):
-            stored[key] = stored[key].isoformat() if stored[key] else None
-        return stored
-
-    @classmethod
-    def from_storage(cls, stored: dict[str, Any]) -> TrackedCall:
-        """Rebuild a call saved by `as_storage`."""
-        next_poll = stored.get("next_poll")
-        return cls(
-            **(
-                stored
-                | {
-                    "state": CallState(stored["state"]),
-                    "placed_at": dt_util.parse_datetime(
-                        stored["placed_at"], raise_on_error=True
-                    ),
-                    "next_poll": next_poll
-                    and dt_util.parse_datetime(next_poll, raise_on_error=True),
-                }
-            )
-        )
 
 
 def _settle_later[T](

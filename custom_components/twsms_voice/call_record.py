@@ -1,0 +1,83 @@
+"""What the integration knows about a call, as sensors show it and storage keeps it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from homeassistant.util import dt as dt_util
+
+from .phone import mask_phone
+from .twsms import CallStatus
+
+
+class CallState(StrEnum):
+    """What the integration knows about a call."""
+
+    PENDING = "pending"
+    ANSWERED = "answered"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+OUTCOME_STATES: Final = {
+    CallStatus.ANSWERED: CallState.ANSWERED,
+    CallStatus.NO_ANSWER: CallState.NO_ANSWER,
+    CallStatus.BUSY: CallState.BUSY,
+}
+
+
+@dataclass(kw_only=True)
+class TrackedCall:
+    """One call, placed or refused, and what became of it."""
+
+    msgid: int | None
+    phone: str
+    contact_id: str | None = None
+    contact: str | None = None
+    placed_at: datetime
+    state: CallState = CallState.PENDING
+    duration: int | None = None
+    points: int = 0
+    error: str | None = None
+    polls: int = 0
+    next_poll: datetime | None = None
+
+    def as_attributes(self) -> dict[str, Any]:
+        """Return the sensor attributes: the number only partly shown."""
+        return {
+            "msgid": self.msgid,
+            "phone": mask_phone(self.phone),
+            "duration": self.duration,
+            "points": self.points,
+            "error": self.error,
+        }
+
+    def as_storage(self) -> dict[str, Any]:
+        """Return a JSON-friendly copy."""
+        stored = asdict(self)
+        for key in ("placed_at", "next_poll"):
+            stored[key] = stored[key].isoformat() if stored[key] else None
+        return stored
+
+    @classmethod
+    def from_storage(cls, stored: dict[str, Any]) -> TrackedCall:
+        """Rebuild a call saved by `as_storage`."""
+        next_poll = stored.get("next_poll")
+        return cls(
+            **(
+                stored
+                | {
+                    "state": CallState(stored["state"]),
+                    "placed_at": dt_util.parse_datetime(
+                        stored["placed_at"], raise_on_error=True
+                    ),
+                    "next_poll": next_poll
+                    and dt_util.parse_datetime(next_poll, raise_on_error=True),
+                }
+            )
+        )
