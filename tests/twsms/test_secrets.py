@@ -5,15 +5,20 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 import logging
 import traceback
+from typing import cast
+from urllib.parse import quote
 
 import aiohttp
+from hypothesis import given, strategies as st
 import pytest
+from yarl import URL
 
 from custom_components.twsms_voice.twsms import (
     TwsmsError,
     TwsmsVoiceClient,
     client as client_module,
 )
+from custom_components.twsms_voice.twsms.replies import parse_send_reply
 from twsms_simulator import Account, FaultKind, TwsmsSimulator
 
 # Characters that URL encoding spells in several ways, plus Chinese text.
@@ -109,3 +114,28 @@ async def test_short_password_does_not_garble_replies(
     assert (sent.msgid, sent.points) == (8692325, 2)
     outcome = await client.query_voice(sent.msgid)
     assert outcome.msgid == 8692325
+
+
+@given(
+    password=st.text(min_size=4, max_size=24).filter(lambda text: text.strip()),
+    before=st.text(max_size=40),
+    after=st.text(max_size=40),
+    spelling=st.sampled_from(["plain", "url", "form"]),
+)
+def test_malformed_replies_never_show_the_password(
+    password: str, before: str, after: str, spelling: str
+) -> None:
+    """Whatever a reply echoes around the password, the error shows none of it."""
+    client = TwsmsVoiceClient(cast("aiohttp.ClientSession", None), USER, password)
+    echoed = {
+        "plain": password,
+        "url": quote(password, safe=""),
+        "form": URL.build(query={"p": password}).raw_query_string[2:],
+    }[spelling]
+    body = f"{before}{echoed}{after}"
+    shown = ""
+    try:
+        client._parse(parse_send_reply, body)  # noqa: SLF001 - the redacting step
+    except TwsmsError as err:
+        shown = str(err)
+    assert echoed not in shown
