@@ -212,6 +212,15 @@ async def test_call_cap_names_the_automation(
         "failed"
     ] * 2
     assert len(simulator.calls) == 3
+    escalation: Any = await hass.services.async_call(
+        DOMAIN,
+        "call",
+        {"target": "0933000004", "message": "Smoke", "mode": "sequential"},
+        blocking=True,
+        return_response=True,
+        context=run,
+    )
+    assert escalation["calls"][0]["status"] == "failed"
     issue = issue_registry.async_get_issue(DOMAIN, "call_cap_reached")
     assert issue is not None
     assert issue.translation_placeholders == {

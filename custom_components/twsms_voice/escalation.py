@@ -10,7 +10,7 @@ import asyncio
 from dataclasses import replace
 from enum import StrEnum
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Context, HomeAssistant
 
 from .call_record import CallState
 from .calls import CallResult, CallTarget
@@ -37,13 +37,14 @@ async def async_call_until_settled(
     retries: int,
     retry_delay: float,
     wait_timeout: float,
+    context: Context | None = None,
 ) -> CallResult:
     """Call ``target``, wait for the outcome, and call again on no answer or busy."""
     points = attempt = 0
     while True:
         attempt += 1
         result = await placer.async_call_one(
-            target, message, voice_url, repeat=attempt > 1
+            target, message, voice_url, repeat=attempt > 1, context=context
         )
         points += result.points
         if result.sent is None:  # refused, queued, or suppressed as a duplicate
@@ -67,6 +68,7 @@ async def async_escalate(
     retries: int,
     retry_delay: float,
     wait_timeout: float,
+    context: Context | None = None,
 ) -> list[CallResult]:
     """Call the targets as ``mode`` says, waiting for each outcome."""
 
@@ -80,6 +82,7 @@ async def async_escalate(
             retries=retries,
             retry_delay=retry_delay,
             wait_timeout=wait_timeout,
+            context=context,
         )
 
     if mode is CallMode.PARALLEL:

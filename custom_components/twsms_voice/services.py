@@ -119,6 +119,7 @@ async def _async_call(call: ServiceCall) -> ServiceResponse:
             retries=call.data[ATTR_RETRIES],
             retry_delay=call.data[ATTR_RETRY_DELAY],
             wait_timeout=call.data[ATTR_WAIT_TIMEOUT],
+            context=call.context,
         )
     else:
         results = await placer.async_call(targets, message, voice_url, call.context)
