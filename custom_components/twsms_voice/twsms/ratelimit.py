@@ -34,5 +34,7 @@ class RateLimiter:
             now = time.monotonic()
             if self._next_start > now:
                 await asyncio.sleep(self._next_start - now)
-                now = self._next_start
+                # From when this start really happens: a late wake-up must not
+                # shorten the gap to the next one.
+                now = time.monotonic()
             self._next_start = now + self._interval
