@@ -11,6 +11,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.twsms_voice.const import DOMAIN
+from custom_components.twsms_voice.placer import _caller
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -233,18 +234,29 @@ async def test_call_cap_names_the_automation(
             DOMAIN, "call", {"target": "0933000002", "message": "Smoke"}, blocking=True
         )
 
-    with pytest.raises(HomeAssistantError):  # the legacy notify service has no context
-        await hass.services.async_call(
-            "notify",
-            DOMAIN,
-            {"message": "Smoke", "target": "0933000003"},
-            blocking=True,
-        )
-    issue = issue_registry.async_get_issue(DOMAIN, "call_cap_reached")
-    assert issue is not None
-    assert issue.translation_placeholders is not None
-    assert issue.translation_placeholders["caller"] == "unknown"
+    other_run = Context()
+    hass.states.async_set(
+        "script.siren", "on", {"friendly_name": "Siren"}, context=other_run
+    )
+    for context, caller in ((other_run, "Siren (script.siren)"), (None, "context ")):
+        with pytest.raises(HomeAssistantError):
+            await hass.services.async_call(
+                "notify",
+                DOMAIN,
+                {"message": "Smoke", "target": "0933000003"},
+                blocking=True,
+                context=context,
+            )
+        issue = issue_registry.async_get_issue(DOMAIN, "call_cap_reached")
+        assert issue is not None
+        assert issue.translation_placeholders is not None
+        assert issue.translation_placeholders["caller"].startswith(caller)
     await advance(hass, freezer, 3600)
     await notify(hass, message="an hour later")
     assert len(simulator.calls) == 4
     assert issue_ids(issue_registry) == set()
+
+
+async def test_caller_unknown_without_context(hass: HomeAssistant) -> None:
+    """A call without any context names no caller."""
+    assert _caller(hass, None) == "unknown"

@@ -6,6 +6,7 @@ The legacy service is what existing automations call (``message``, ``title``,
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any, override
 
 import voluptuous as vol
@@ -19,7 +20,7 @@ from homeassistant.components.notify.const import (
 )
 from homeassistant.components.notify.legacy import BaseNotificationService
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Context, HomeAssistant, ServiceCall
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import ConfigType, DiscoveryInfoType
@@ -33,6 +34,7 @@ from .services import CALL_SETTINGS_SCHEMA
 PARALLEL_UPDATES = 0
 
 DATA_SCHEMA = vol.Schema(CALL_SETTINGS_SCHEMA)
+_CALLER: ContextVar[Context | None] = ContextVar(f"{DOMAIN}_caller", default=None)
 
 
 async def async_get_service(
@@ -79,8 +81,22 @@ class TwsmsVoiceNotificationService(BaseNotificationService):
             targets,
             spoken_text(message, kwargs.get(ATTR_TITLE)),
             data.get(CONF_VOICE_URL),
+            _CALLER.get(),
         )
         raise_for_failures(results)
+
+    @override
+    async def _async_notify_message_service(self, service: ServiceCall) -> None:
+        """Keep the caller's context, which the base class does not pass on.
+
+        The hourly cap names the automation that called. Should Home Assistant
+        rename this method, calls still work; the cap then names no automation.
+        """
+        token = _CALLER.set(service.context)
+        try:
+            await super()._async_notify_message_service(service)
+        finally:
+            _CALLER.reset(token)
 
 
 async def async_setup_entry(
