@@ -27,6 +27,7 @@ from custom_components.twsms_voice.const import (
     CONF_SPEED,
     CONF_VOICE,
     CONF_VOLUME,
+    CONF_WEBHOOK_ID,
     DOMAIN,
     SUBENTRY_CONTACT,
 )
@@ -190,3 +191,26 @@ async def advance(
     freezer.tick(timedelta(seconds=seconds))
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
+
+
+@pytest.fixture
+async def office_entry(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
+) -> MockConfigEntry:
+    """Set up a second account, "office", created after the first."""
+    simulator.accounts["office"] = Account(password="pw")
+    office = MockConfigEntry(
+        domain=DOMAIN,
+        title="office",
+        unique_id="office",
+        data={
+            **loaded_entry.data,
+            CONF_USERNAME: "office",
+            CONF_PASSWORD: "pw",
+            CONF_WEBHOOK_ID: "office-webhook",
+        },
+    )
+    office.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(office.entry_id)
+    await hass.async_block_till_done()
+    return office

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.twsms_voice.const import CONF_API_URL, CONF_WEBHOOK_ID, DOMAIN
+from custom_components.twsms_voice.const import CONF_API_URL, DOMAIN
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
-from twsms_simulator import Account, FaultKind, TwsmsSimulator
+from twsms_simulator import FaultKind, TwsmsSimulator
 
 NOTIFY = "notify"
 
@@ -75,23 +74,12 @@ async def test_disabled_account_retries(
 
 
 async def test_service_names_with_two_accounts(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
+    hass: HomeAssistant, office_entry: MockConfigEntry
 ) -> None:
     """The oldest account keeps notify.twsms_voice; others are named after theirs."""
-    simulator.accounts["office"] = Account(password="pw")
-    second = MockConfigEntry(
-        domain=DOMAIN,
-        title="office",
-        unique_id="office",
-        data={**loaded_entry.data, "username": "office", CONF_PASSWORD: "pw"}
-        | {CONF_WEBHOOK_ID: "office-webhook"},
-    )
-    second.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(second.entry_id)
-    await hass.async_block_till_done()
     assert hass.services.has_service(NOTIFY, DOMAIN)
     assert hass.services.has_service(NOTIFY, f"{DOMAIN}_office")
 
-    assert await hass.config_entries.async_unload(second.entry_id)
+    assert await hass.config_entries.async_unload(office_entry.entry_id)
     assert hass.services.has_service(NOTIFY, DOMAIN)
     assert not hass.services.has_service(NOTIFY, f"{DOMAIN}_office")

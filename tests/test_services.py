@@ -11,7 +11,7 @@ import voluptuous as vol
 from custom_components.twsms_voice.const import DOMAIN
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from twsms_simulator import Account, FaultKind, TwsmsSimulator
+from twsms_simulator import FaultKind, TwsmsSimulator
 
 CALL = "call"
 
@@ -85,25 +85,13 @@ async def test_failure_without_response_raises(
 
 
 async def test_account_choice(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    office_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
 ) -> None:
     """With two accounts the call must name one; unknown or unloaded ones are refused."""
-    simulator.accounts["office"] = Account(password="pw")
-    office = MockConfigEntry(
-        domain=DOMAIN,
-        title="office",
-        unique_id="office",
-        data={
-            **loaded_entry.data,
-            "username": "office",
-            "password": "pw",
-            "webhook_id": "office-webhook",
-        },
-    )
-    office.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(office.entry_id)
-    await hass.async_block_till_done()
-
+    office = office_entry
     with pytest.raises(ServiceValidationError) as raised:
         await _call(hass, target="0933111222", message="test")
     assert raised.value.translation_key == "entry_required"

@@ -1,8 +1,8 @@
-"""Placing calls: who to call, with which voice, and what became of each call.
+"""Who to call, with which voice, and what became of each call.
 
 Every way into the integration (the notify service, a contact's notify entity and the
-``twsms_voice.call`` action) ends here, so they all resolve targets, apply voice
-settings, suppress duplicates and report errors the same way.
+``twsms_voice.call`` action) uses these, so they all resolve targets, apply voice
+settings and report errors the same way; `placer.py` places the calls.
 """
 
 from __future__ import annotations
