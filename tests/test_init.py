@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from freezegun.api import FrozenDateTimeFactory
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.twsms_voice.const import CONF_API_URL, DOMAIN
+from custom_components.twsms_voice.const import DOMAIN
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from twsms_simulator import FaultKind, TwsmsSimulator
+
+from .conftest import advance
 
 NOTIFY = "notify"
 
@@ -48,19 +51,24 @@ async def test_wrong_password_starts_reauth(
     assert flow["context"]["source"] == SOURCE_REAUTH
 
 
-async def test_provider_unreachable_retries(
-    hass: HomeAssistant, config_entry: MockConfigEntry, refused_url: str
+async def test_provider_unreachable_at_start(
+    hass: HomeAssistant,
+    config_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+    freezer: FrozenDateTimeFactory,
 ) -> None:
-    """A provider that cannot be reached makes setup retry later."""
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="other",
-        unique_id="other",
-        data={**config_entry.data, CONF_API_URL: refused_url},
+    """TwSMS down at start: the account loads anyway and queues calls until it is back."""
+    simulator.add_fault(FaultKind.HTTP_500, times=2)  # the check, then the first send
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.LOADED
+    await hass.services.async_call(
+        NOTIFY, DOMAIN, {"message": "Smoke!", "target": "0933111222"}, blocking=True
     )
-    entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(entry.entry_id)
-    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert simulator.calls == {}
+    await advance(hass, freezer, 10)
+    assert [call.phone for call in simulator.calls.values()] == ["0933111222"]
 
 
 async def test_disabled_account_retries(

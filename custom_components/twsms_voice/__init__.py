@@ -22,11 +22,12 @@ from .const import (
     DEFAULT_GIVE_UP_AFTER,
     DEFAULT_MAX_QUEUE_AGE,
     DOMAIN,
+    LOGGER,
 )
 from .data import TwsmsVoiceConfigEntry, TwsmsVoiceData
 from .entity import account_device_info
 from .placer import CallPlacer
-from .queue import CallQueue
+from .queue import TRANSIENT_ERRORS, CallQueue
 from .repairs import AccountIssues
 from .services import async_setup_services
 from .status_report import async_register_status_webhook, async_status_report_url
@@ -55,7 +56,12 @@ def notify_service_name(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) -> st
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) -> bool:
-    """Check the account, then follow its calls and set up its notify service."""
+    """Check the account, then follow its calls and set up its notify service.
+
+    A rejected password fails setup (and asks for a new one); account problems the
+    user must fix at TwSMS make it retry; a provider that cannot be reached does not
+    stop it, since the queue holds calls until TwSMS is back.
+    """
     issues = AccountIssues(hass, entry)
     client = create_client(hass, entry.data, entry.options, issues.on_reply)
     try:
@@ -64,6 +70,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) -
         raise ConfigEntryAuthFailed(
             translation_domain=DOMAIN, translation_key="setup_authentication_failed"
         ) from err
+    except TRANSIENT_ERRORS as err:
+        # An alarm must not find notify.twsms_voice missing because the internet
+        # blinked while Home Assistant started: set up, and let the queue wait.
+        LOGGER.warning("TwSMS cannot be reached now; calls will be queued: %s", err)
     except TwsmsError as err:
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
