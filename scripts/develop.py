@@ -73,7 +73,8 @@ def _start_processes(
     hass = subprocess.Popen(  # noqa: S603 - the venv's own hass
         [str(VENV_BIN / "hass"), "--config", str(config), "--skip-pip"],
         cwd=ROOT,
-        env=os.environ | {"DEVELOP_HASS_PORT": str(HASS_PORT)},
+        env=os.environ
+        | {"DEVELOP_HASS_PORT": str(HASS_PORT), "DEVELOP_EXTERNAL_URL": HASS_URL},
         stdout=output,
         stderr=output,
     )
@@ -249,7 +250,11 @@ async def _wait_for_service(
 
 
 async def _check_a_call(session: aiohttp.ClientSession, token: str) -> None:
-    """Call notify.twsms_voice and make sure the simulator placed the call."""
+    """Call notify.twsms_voice; the simulator must place it and report its outcome.
+
+    The simulator reports 10 s after the call; the first status query would come
+    after 45 s. An answered call within 30 s therefore came by the status report.
+    """
     message = "scripts/develop --check: 測試來電"
     await _json(
         session,
@@ -264,6 +269,14 @@ async def _check_a_call(session: aiohttp.ClientSession, token: str) -> None:
         msg = f"The simulator never received the call: {calls}"
         raise RuntimeError(msg)
     print("check: notify.twsms_voice reached the simulator")
+    for _ in range(60):
+        state = await _json(session, "GET", "/api/states/sensor.mom_last_call", token)
+        if state["state"] == "answered":
+            print("check: the simulator's status report reached Home Assistant")
+            return
+        await asyncio.sleep(0.5)
+    msg = f"No status report within 30 s: {state}"
+    raise RuntimeError(msg)
 
 
 def _print_welcome(token: str) -> None:
