@@ -222,24 +222,13 @@ class CallQueue:
         del self._calls[call.id]
         await self._save()
         LOGGER.debug("Called %s: msgid %s", mask_phone(target.phone), sent.msgid)
-        self._tracker.async_call_placed(
-            msgid=sent.msgid,
-            points=sent.points,
-            phone=target.phone,
-            contact_id=target.contact_id,
-            contact=target.contact,
-        )
+        self._tracker.async_call_placed(target, sent)
         return CallResult(target=target, sent=sent, points=sent.points)
 
     async def _async_give_up(self, call: QueuedCall, error: HomeAssistantError) -> None:
         self._calls.pop(call.id, None)
         await self._save()
-        self._tracker.async_call_failed(
-            phone=call.target.phone,
-            contact_id=call.target.contact_id,
-            contact=call.target.contact,
-            error=str(error),
-        )
+        self._tracker.async_call_failed(call.target, str(error))
 
     def _schedule(self) -> None:
         """Set the one timer for the next retry; none while nothing is queued."""

@@ -21,9 +21,16 @@ from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from .call_record import OUTCOME_STATES, CallState, TrackedCall
+from .calls import CallTarget
 from .const import DOMAIN, EVENT_CALL_FINISHED, LOGGER
 from .phone import mask_phone
-from .twsms import CallOutcome, TwsmsAuthenticationError, TwsmsError, TwsmsVoiceClient
+from .twsms import (
+    CallOutcome,
+    SendResult,
+    TwsmsAuthenticationError,
+    TwsmsError,
+    TwsmsVoiceClient,
+)
 
 STORAGE_VERSION: Final = 1
 FIRST_POLL: Final = timedelta(seconds=45)  # ringing, the message, the log's lag
@@ -135,42 +142,31 @@ class CallTracker:
         return lambda: self._listeners.remove(update)
 
     @callback
-    def async_call_placed(
-        self,
-        *,
-        msgid: int,
-        points: int,
-        phone: str,
-        contact_id: str | None,
-        contact: str | None,
-    ) -> TrackedCall:
+    def async_call_placed(self, target: CallTarget, sent: SendResult) -> None:
         """Start following a call the provider accepted."""
         now = dt_util.utcnow()
         call = TrackedCall(
-            msgid=msgid,
-            phone=phone,
-            contact_id=contact_id,
-            contact=contact,
+            msgid=sent.msgid,
+            phone=target.phone,
+            contact_id=target.contact_id,
+            contact=target.contact,
             placed_at=now,
-            points=points,
+            points=sent.points,
             next_poll=now + FIRST_POLL,
         )
-        self._pending[msgid] = call
-        self.points_used += points
+        self._pending[sent.msgid] = call
+        self.points_used += sent.points
         self._record(call)
         self._schedule()
-        return call
 
     @callback
-    def async_call_failed(
-        self, *, phone: str, contact_id: str | None, contact: str | None, error: str
-    ) -> None:
+    def async_call_failed(self, target: CallTarget, error: str) -> None:
         """Record a call that was never placed, and say so in the event."""
         call = TrackedCall(
             msgid=None,
-            phone=phone,
-            contact_id=contact_id,
-            contact=contact,
+            phone=target.phone,
+            contact_id=target.contact_id,
+            contact=target.contact,
             placed_at=dt_util.utcnow(),
             state=CallState.FAILED,
             error=error,
@@ -179,15 +175,14 @@ class CallTracker:
         self._record(call)
 
     @callback
-    def async_report(self, outcome: CallOutcome) -> bool:
-        """Finish a call from the provider's status report; False when unknown."""
+    def async_report(self, outcome: CallOutcome) -> None:
+        """Finish a call from the provider's status report; ignore unknown msgids."""
         call = self._pending.get(outcome.msgid)
         if call is None:
             LOGGER.debug("Ignoring a status report for msgid %s", outcome.msgid)
-            return False
+            return
         self._finish(call, OUTCOME_STATES[outcome.status], outcome.seconds)
         self._schedule()
-        return True
 
     async def async_wait(self, msgid: int, timeout: float) -> CallState:
         """Wait up to ``timeout`` seconds for a call's outcome; ``unknown`` after."""
