@@ -51,6 +51,17 @@ def state_of(hass: HomeAssistant, entity_id: str) -> str:
     return state.state
 
 
+def status_report(phone: str, playtime: int, status: str) -> dict[str, str]:
+    """Return what TwSMS sends to a call's response URL for the first call."""
+    return {
+        "msgid": "8692325",
+        "phone": phone,
+        "playtime": str(playtime),
+        "totalpoint": "2",
+        "status": status,
+    }
+
+
 def queries(simulator: TwsmsSimulator) -> int:
     """Count query requests, leaving out the credential check at setup."""
     return len(
@@ -177,13 +188,7 @@ async def test_outcome_by_status_report(
     (request,) = simulator.requests_to("send_voice")
     assert request.params["response"] == f"{external_url}{webhook_path}"
 
-    report = {
-        "msgid": "8692325",
-        "phone": "0912000001",
-        "playtime": "21",
-        "totalpoint": "2",
-        "status": "FarEnd",
-    }
+    report = status_report("0912000001", 21, "FarEnd")
     client = await hass_client_no_auth()
     for _ in range(2):  # the provider may report twice
         if method == "GET":
@@ -214,13 +219,7 @@ async def test_status_reports_that_are_ignored(
     events = async_capture_events(hass, EVENT_CALL_FINISHED)
     await notify(hass, "0933111222")
     webhook_path = f"/api/webhook/{loaded_entry.data[CONF_WEBHOOK_ID]}"
-    good = {
-        "msgid": "8692325",
-        "phone": "0933111222",
-        "playtime": "5",
-        "totalpoint": "2",
-        "status": "FarEnd",
-    }
+    good = status_report("0933111222", 5, "FarEnd")
     client = await hass_client_no_auth()
     for report in (
         good | {"msgid": "999"},
@@ -406,13 +405,7 @@ async def test_wait_for_a_call_already_settled(
     client = await hass_client_no_auth()
     await client.get(
         f"/api/webhook/{loaded_entry.data[CONF_WEBHOOK_ID]}",
-        params={
-            "msgid": "8692325",
-            "phone": "0933111222",
-            "playtime": "9",
-            "totalpoint": "2",
-            "status": "Busy",
-        },
+        params=status_report("0933111222", 9, "Busy"),
     )
     tracker = loaded_entry.runtime_data.placer.tracker
     assert await tracker.async_wait(8692325, 60) == "busy"
