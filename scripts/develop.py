@@ -4,6 +4,9 @@ Home Assistant is onboarded and the integration configured through Home Assistan
 own HTTP APIs (onboarding, auth, config entry flows), exactly as a person would in
 the UI. The integration is linked into config/custom_components, where HACS would
 copy it.
+
+Runs with the Python of the environment whose Home Assistant it starts: .venv (the
+pinned release) or .venv-latest (the newest, made by scripts/setup --latest).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ CONTACTS = [
     {"name": "Neighbour", "phone": "0911000002"},  # never answers (see below)
 ]
 TOKEN_NAME = ".develop-token"
+RESTART_EXIT_CODE = 100  # hass exits with it when asked to restart (UI, or itself)
 
 
 def _link_integration(config: Path) -> None:
@@ -48,11 +52,29 @@ def _link_integration(config: Path) -> None:
         target.symlink_to(ROOT / "custom_components" / "twsms_voice")
 
 
-def _start_processes(
-    config: Path, *, quiet: bool
-) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]:
+def _stored_http_port(config: Path) -> int | None:
+    """Return the port Home Assistant will listen on, once it ignores the YAML.
+
+    Home Assistant (2026.10 and later) moves the `http:` YAML into .storage/http on
+    its first start and ignores the YAML from then on. Read only, to explain a port
+    that no longer follows DEVELOP_HASS_PORT.
+    """
+    try:
+        stored = json.loads((config / ".storage" / "http").read_text(encoding="utf-8"))
+    except FileNotFoundError, ValueError:
+        return None
+    data = stored.get("data", {})
+    if not data.get("yaml_migration_done"):
+        return None
+    pending = data.get("pending")
+    active = pending if pending and pending.get("error") is None else data["stable"]
+    port: int = active["server_port"]
+    return port
+
+
+def _start_simulator(*, quiet: bool) -> subprocess.Popen[bytes]:
     output = subprocess.DEVNULL if quiet else None
-    simulator = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [
             sys.executable,
             "-m",
@@ -70,7 +92,11 @@ def _start_processes(
         stdout=output,
         stderr=output,
     )
-    hass = subprocess.Popen(  # noqa: S603 - the venv's own hass
+
+
+def _start_hass(config: Path, *, quiet: bool) -> subprocess.Popen[bytes]:
+    output = subprocess.DEVNULL if quiet else None
+    return subprocess.Popen(  # noqa: S603 - the venv's own hass
         [str(VENV_BIN / "hass"), "--config", str(config), "--skip-pip"],
         cwd=ROOT,
         env=os.environ
@@ -78,14 +104,19 @@ def _start_processes(
         stdout=output,
         stderr=output,
     )
-    return simulator, hass
 
 
 async def _wait_until_up(
-    session: aiohttp.ClientSession, url: str, seconds: int
+    session: aiohttp.ClientSession,
+    url: str,
+    seconds: int,
+    process: subprocess.Popen[bytes],
 ) -> None:
-    """Poll ``url`` until it answers at all."""
+    """Poll ``url`` until it answers at all, while the process serving it runs."""
     for _ in range(seconds * 2):
+        if process.poll() is not None:
+            msg = f"{url} will not come up: its process ended ({process.returncode})"
+            raise RuntimeError(msg)
         with contextlib.suppress(aiohttp.ClientError):
             async with session.get(url) as response:
                 if response.status < 500:
@@ -205,6 +236,26 @@ async def _configure_integration(session: aiohttp.ClientSession, token: str) -> 
         )
 
 
+async def _websocket(
+    session: aiohttp.ClientSession, token: str, *commands: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Send commands over one authenticated websocket; return their replies."""
+    replies: list[dict[str, Any]] = []
+    async with session.ws_connect(f"{HASS_URL}/api/websocket") as socket:
+        await socket.receive_json()  # auth_required
+        await socket.send_json({"type": "auth", "access_token": token})
+        auth = await socket.receive_json()
+        if auth["type"] != "auth_ok":
+            msg = f"The websocket API refused the token: {auth}"
+            raise RuntimeError(msg)
+        for number, command in enumerate(commands, start=1):
+            await socket.send_json({"id": number} | command)
+            while (reply := await socket.receive_json()).get("id") != number:
+                pass  # not ours (an event, say)
+            replies.append(reply)
+    return replies
+
+
 async def _long_lived_token(
     session: aiohttp.ClientSession, token: str, token_file: Path
 ) -> str:
@@ -216,22 +267,45 @@ async def _long_lived_token(
         ) as response:
             if response.status == 200:
                 return saved
-    async with session.ws_connect(f"{HASS_URL}/api/websocket") as socket:
-        await socket.receive_json()  # auth_required
-        await socket.send_json({"type": "auth", "access_token": token})
-        await socket.receive_json()  # auth_ok
-        await socket.send_json(
-            {
-                "id": 1,
-                "type": "auth/long_lived_access_token",
-                "client_name": "scripts/develop",
-                "lifespan": 3650,
-            }
-        )
-        reply = await socket.receive_json()
+    [reply] = await _websocket(
+        session,
+        token,
+        {
+            "type": "auth/long_lived_access_token",
+            "client_name": "scripts/develop",
+            "lifespan": 3650,
+        },
+    )
     long_lived: str = reply["result"]
     token_file.write_text(long_lived + "\n", encoding="utf-8")
     return long_lived
+
+
+async def _confirm_http_config(session: aiohttp.ClientSession, token: str) -> str:
+    """Confirm the HTTP configuration Home Assistant tries out; say what was done.
+
+    Home Assistant (2026.10 and later) moves the `http:` YAML into its storage as a
+    pending configuration on trial: unless it is confirmed within 5 minutes (the UI
+    asks the person who set it), it is reverted and Home Assistant restarts, then on
+    its default port. This confirms it the way the UI does. Releases without the
+    command answer "unknown_command": there is nothing to confirm.
+    """
+    [reply] = await _websocket(session, token, {"type": "http/config"})
+    if not reply["success"]:
+        if reply["error"]["code"] == "unknown_command":
+            return "nothing to confirm (no http/config command)"
+        msg = f"Reading the HTTP configuration failed: {reply['error']}"
+        raise RuntimeError(msg)
+    if reply["result"].get("revert_at") is None:
+        return "nothing to confirm (no HTTP configuration on trial)"
+    revert_at = reply["result"]["revert_at"]
+    promoted, after = await _websocket(
+        session, token, {"type": "http/config/promote"}, {"type": "http/config"}
+    )
+    if not promoted["success"] or after["result"].get("revert_at") is not None:
+        msg = f"Confirming the HTTP configuration failed: {promoted}, then {after}"
+        raise RuntimeError(msg)
+    return f"confirmed the HTTP configuration on trial (it would revert at {revert_at})"
 
 
 async def _wait_for_service(
@@ -304,41 +378,108 @@ Press Ctrl-C to stop Home Assistant and the simulator.
     )
 
 
+async def _hass_ready(
+    session: aiohttp.ClientSession, hass: subprocess.Popen[bytes]
+) -> str:
+    """Wait for Home Assistant, log in (onboarding it when new); return a token.
+
+    Also confirms the HTTP configuration Home Assistant puts on trial at start.
+    """
+    await _wait_until_up(session, f"{HASS_URL}/api/", 300, hass)
+    token = await _access_token(session)
+    version = (await _json(session, "GET", "/api/config", token))["version"]
+    print(
+        f"Home Assistant {version}: {await _confirm_http_config(session, token)}",
+        flush=True,
+    )
+    return token
+
+
+async def _until_one_ends(
+    stop: asyncio.Event, *processes: subprocess.Popen[bytes]
+) -> None:
+    """Return on Ctrl-C, or when one of the processes has ended."""
+    while not stop.is_set() and all(process.poll() is None for process in processes):
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1)
+
+
+async def _develop(
+    session: aiohttp.ClientSession,
+    config: Path,
+    processes: dict[str, subprocess.Popen[bytes]],
+    stop: asyncio.Event,
+    *,
+    check: bool,
+) -> None:
+    """Set everything up, then check one call or serve until something stops."""
+    await _wait_until_up(
+        session, f"{SIMULATOR_URL}/_simulator/calls", 30, processes["simulator"]
+    )
+    token = await _hass_ready(session, processes["hass"])
+    await _configure_integration(session, token)
+    await _wait_for_service(session, token, "notify", "twsms_voice")
+    long_lived = await _long_lived_token(session, token, config / TOKEN_NAME)
+    if check:
+        try:
+            await _check_a_call(session, long_lived)
+        except RuntimeError:
+            log = config / "home-assistant.log"
+            print(*log.read_text(encoding="utf-8").splitlines()[-60:], sep="\n")
+            raise
+        return
+    _print_welcome(long_lived)
+    while True:
+        await _until_one_ends(stop, *processes.values())
+        if processes["hass"].poll() != RESTART_EXIT_CODE:
+            return
+        # Restarting from the UI (to load changed code, say) ends the process, as
+        # under any supervisor; start it again.
+        print("Home Assistant asked to restart; starting it again", flush=True)
+        processes["hass"] = _start_hass(config, quiet=False)
+        await _hass_ready(session, processes["hass"])
+
+
 async def _run(config: Path, check: bool) -> None:
     _link_integration(config)
-    simulator, hass = _start_processes(config, quiet=check)
+    stored_port = _stored_http_port(config)
+    if stored_port is not None and stored_port != HASS_PORT:
+        msg = (
+            f"Home Assistant keeps the HTTP settings of {config} in .storage/http "
+            f"since its first start, and listens on port {stored_port}, not "
+            f"{HASS_PORT}: run with DEVELOP_HASS_PORT={stored_port}, change the port "
+            "under Settings > System > Network, or delete .storage/http there to "
+            "take configuration.yaml's again."
+        )
+        raise SystemExit(msg)
+    processes = {
+        "simulator": _start_simulator(quiet=check),
+        "hass": _start_hass(config, quiet=check),
+    }
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
         async with aiohttp.ClientSession() as session:
-            await _wait_until_up(session, f"{SIMULATOR_URL}/_simulator/calls", 30)
-            await _wait_until_up(session, f"{HASS_URL}/api/", 300)
-            token = await _access_token(session)
-            await _configure_integration(session, token)
-            await _wait_for_service(session, token, "notify", "twsms_voice")
-            long_lived = await _long_lived_token(session, token, config / TOKEN_NAME)
-            if check:
-                try:
-                    await _check_a_call(session, long_lived)
-                except RuntimeError:
-                    log = config / "home-assistant.log"
-                    print(*log.read_text(encoding="utf-8").splitlines()[-60:], sep="\n")
-                    raise
-                return
-            _print_welcome(long_lived)
-        waiters = [
-            asyncio.ensure_future(stop.wait()),
-            asyncio.ensure_future(asyncio.to_thread(hass.wait)),
-            asyncio.ensure_future(asyncio.to_thread(simulator.wait)),
-        ]
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            work = asyncio.ensure_future(
+                _develop(session, config, processes, stop, check=check)
+            )
+            stopped = asyncio.ensure_future(stop.wait())
+            await asyncio.wait((work, stopped), return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            if not work.done():  # Ctrl-C while setting up or checking
+                work.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await work
+                if check:
+                    raise SystemExit("check: interrupted")
+            await work
     finally:
-        for process in (hass, simulator):
+        for process in processes.values():
             if process.poll() is None:
                 process.terminate()
-        for process in (hass, simulator):
+        for process in processes.values():
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:

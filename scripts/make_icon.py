@@ -1,7 +1,9 @@
-"""Draw the integration's brand icon (custom_components/twsms_voice/brand/icon.png).
+"""Draw the integration's brand icon: brand/icon.png (256 px) and icon@2x.png (512 px).
 
 A white handset with sound waves on a red rounded square: an alarm that calls you.
-Run with the project's venv: .venv/bin/python scripts/make_icon.py
+Home Assistant shows custom_components/twsms_voice/brand/ for the integration; the
+@2x file serves high-density screens. Run with the project's venv:
+.venv/bin/python scripts/make_icon.py
 """
 
 from pathlib import Path
@@ -10,11 +12,12 @@ from PIL import Image, ImageDraw
 
 SIZE = 256
 SCALE = 4  # draw large, then shrink, for smooth edges
-OUT = Path(__file__).parent.parent / "custom_components/twsms_voice/brand/icon.png"
+BRAND = Path(__file__).parent.parent / "custom_components/twsms_voice/brand"
+OUTPUTS = {BRAND / "icon.png": SIZE, BRAND / "icon@2x.png": 2 * SIZE}
 
 
 def main() -> None:
-    """Draw and save the icon."""
+    """Draw the icon once, large, and save it at each size."""
     big = SIZE * SCALE
     image = Image.new("RGBA", (big, big), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
@@ -39,8 +42,9 @@ def main() -> None:
             fill=white,
             width=width * SCALE,
         )
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    image.resize((SIZE, SIZE), Image.Resampling.LANCZOS).save(OUT, optimize=True)
+    BRAND.mkdir(parents=True, exist_ok=True)
+    for path, size in OUTPUTS.items():
+        image.resize((size, size), Image.Resampling.LANCZOS).save(path, optimize=True)
 
 
 if __name__ == "__main__":
