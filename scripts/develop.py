@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 from pathlib import Path
+import re
 import shutil
 import signal
 import subprocess
@@ -42,6 +43,9 @@ CONTACTS = [
 ]
 TOKEN_NAME = ".develop-token"
 RESTART_EXIT_CODE = 100  # hass exits with it when asked to restart (UI, or itself)
+_SETUP_FAILURE = re.compile(
+    r" (ERROR|CRITICAL) .*\[homeassistant\.(setup|loader|bootstrap|config_entries)\]"
+)
 
 
 def _link_integration(config: Path) -> None:
@@ -353,6 +357,25 @@ async def _check_a_call(session: aiohttp.ClientSession, token: str) -> None:
     raise RuntimeError(msg)
 
 
+def _check_startup_log(config: Path) -> None:
+    """Fail when Home Assistant could not set something up, a missing library say.
+
+    ``hass --skip-pip`` installs nothing: an integration whose library is missing
+    from the environment only shows up here, as its setup failing.
+    """
+    failures = [
+        line
+        for line in (config / "home-assistant.log")
+        .read_text(encoding="utf-8")
+        .splitlines()
+        if _SETUP_FAILURE.search(line)
+    ]
+    if failures:
+        msg = "Home Assistant failed to set up:\n" + "\n".join(failures)
+        raise RuntimeError(msg)
+    print("check: Home Assistant set everything up without an error")
+
+
 def _print_welcome(token: str) -> None:
     example = json.dumps(
         {"message": "火警！廚房偵測到煙霧。", "target": ["Mom", "0911000003"]},
@@ -423,6 +446,7 @@ async def _develop(
     if check:
         try:
             await _check_a_call(session, long_lived)
+            _check_startup_log(config)
         except RuntimeError:
             log = config / "home-assistant.log"
             print(*log.read_text(encoding="utf-8").splitlines()[-60:], sep="\n")
