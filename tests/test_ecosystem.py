@@ -280,7 +280,10 @@ def test_services_yaml_fields_are_the_call_schema(services: dict[str, Any]) -> N
     """The action's fields in the UI are the ones its schema accepts, alike."""
     fields = services[SERVICE_CALL]["fields"]
     schema = _schema_keys(CALL_SCHEMA)
-    assert set(fields) == set(schema)
+    assert set(fields) == set(schema), (
+        f"only in CALL_SCHEMA: {sorted(set(schema) - set(fields))}, "
+        f"only in services.yaml: {sorted(set(fields) - set(schema))}"
+    )
     for name, marker in schema.items():
         assert fields[name].get("required", False) == isinstance(marker, vol.Required)
         assert fields[name].get("default") == _default(marker), name
