@@ -330,8 +330,10 @@ async def _wait_for_service(
 async def _check_a_call(session: aiohttp.ClientSession, token: str) -> None:
     """Call notify.twsms_voice; the simulator must place it and report its outcome.
 
-    The simulator reports 10 s after the call; the first status query would come
-    after 45 s. An answered call within 30 s therefore came by the status report.
+    notify returns once the call is queued, so the call reaches the simulator a
+    moment later. The simulator reports 10 s after the call; the first status query
+    would come 25 s after the message was read out. An answered call within 20 s
+    therefore came by the status report.
     """
     message = "scripts/develop --check: 測試來電"
     await _json(
@@ -341,19 +343,23 @@ async def _check_a_call(session: aiohttp.ClientSession, token: str) -> None:
         token,
         json={"message": message, "target": ["Mom"]},
     )
-    async with session.get(f"{SIMULATOR_URL}/_simulator/calls") as response:
-        calls = await response.json()
-    if not any(call["message"] == message for call in calls):
+    for _ in range(20):
+        async with session.get(f"{SIMULATOR_URL}/_simulator/calls") as response:
+            calls = await response.json()
+        if any(call["message"] == message for call in calls):
+            break
+        await asyncio.sleep(0.25)
+    else:
         msg = f"The simulator never received the call: {calls}"
         raise RuntimeError(msg)
     print("check: notify.twsms_voice reached the simulator")
-    for _ in range(60):
+    for _ in range(40):
         state = await _json(session, "GET", "/api/states/sensor.mom_last_call", token)
         if state["state"] == "answered":
             print("check: the simulator's status report reached Home Assistant")
             return
         await asyncio.sleep(0.5)
-    msg = f"No status report within 30 s: {state}"
+    msg = f"No status report within 20 s: {state}"
     raise RuntimeError(msg)
 
 

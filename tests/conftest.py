@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
+import asyncio
+from collections.abc import AsyncGenerator, Callable, Generator
 from datetime import timedelta
 import socket
+from typing import Any
 from unittest.mock import patch
 
 import aiohttp
@@ -31,6 +33,7 @@ from custom_components.twsms_voice.const import (
     DOMAIN,
     SUBENTRY_CONTACT,
 )
+from custom_components.twsms_voice.services import PLACEMENT_TIMEOUT
 from custom_components.twsms_voice.twsms import TwsmsVoiceClient
 from custom_components.twsms_voice.twsms.ratelimit import RateLimiter
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryDataWithId
@@ -178,10 +181,10 @@ async def loaded_entry(
 
 
 @pytest.fixture
-def calls_last_30_seconds(simulator: TwsmsSimulator) -> None:
-    """Let simulated calls end 30 s after they are placed, on the test's clock."""
+def calls_last_20_seconds(simulator: TwsmsSimulator) -> None:
+    """Let simulated calls end 20 s after they are placed, on the test's clock."""
     simulator.clock = lambda: dt_util.utcnow().timestamp()
-    simulator.outcome_delay = 30
+    simulator.outcome_delay = 20
 
 
 async def advance(
@@ -191,6 +194,51 @@ async def advance(
     freezer.tick(timedelta(seconds=seconds))
     async_fire_time_changed(hass)
     await hass.async_block_till_done()
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Let tasks run (network I/O included) until ``condition`` holds.
+
+    With a frozen clock nothing that sleeps ever wakes, so this counts loop
+    iterations instead of seconds.
+    """
+    for _ in range(200_000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    msg = "the condition never came true"
+    raise AssertionError(msg)
+
+
+def start_call(hass: HomeAssistant, **data: Any) -> asyncio.Task[Any]:
+    """Start twsms_voice.call in a task the harness does not wait for.
+
+    The action waits on Home Assistant's clock (for placement, for outcomes), so a
+    test with a frozen clock must move it while the action runs.
+    """
+    return asyncio.ensure_future(
+        hass.services.async_call(
+            DOMAIN, "call", data, blocking=True, return_response=True
+        )
+    )
+
+
+async def call_as_time_passes(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    seconds: float = PLACEMENT_TIMEOUT,
+    **data: Any,
+) -> Any:
+    """Run twsms_voice.call while the clock moves on by ``seconds``; return its response."""
+    task = start_call(hass, **data)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, seconds)
+    return await task
+
+
+def queued_calls(entry: MockConfigEntry) -> int:
+    """Count the account's calls not placed yet."""
+    return len(entry.runtime_data.queue.queued_calls)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -21,6 +22,7 @@ from custom_components.twsms_voice.const import (
     CONF_STATUS_CALLBACK,
     CONF_VOICE,
     CONF_VOLUME,
+    CONF_WEBHOOK_ID,
     DOMAIN,
     SUBENTRY_CONTACT,
 )
@@ -53,11 +55,14 @@ async def test_user_flow(hass: HomeAssistant, simulator: TwsmsSimulator) -> None
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == USERNAME
-    assert result["data"] == {
+    data = dict(result["data"])
+    webhook_id = data.pop(CONF_WEBHOOK_ID)
+    assert data == {
         CONF_USERNAME: USERNAME,
         CONF_PASSWORD: PASSWORD,
         CONF_API_URL: simulator.url,
     }
+    assert len(webhook_id) >= 32  # made once, here, for the life of the entry
     assert result["result"].unique_id == USERNAME
     assert simulator.calls == {}
     assert simulator.requests_to("send_voice") == []
@@ -151,6 +156,11 @@ async def test_user_flow_duplicate(
         ("http://127.0.0.1:8765", "http://127.0.0.1:8765"),
         ("ftp://api.twsms.com", None),
         ("https://", None),
+        ("https://[::1", None),
+        ("https://api.twsms.com:99999", None),
+        ("https://api.twsms.com:0", None),
+        ("https://api.twsms.com:port", None),
+        ("http://[::1]:8765", "http://[::1]:8765"),
     ],
 )
 def test_api_url(typed: str, expected: str | None) -> None:
@@ -158,10 +168,43 @@ def test_api_url(typed: str, expected: str | None) -> None:
     assert _api_url(typed) == expected
 
 
+@pytest.mark.parametrize("typed", ["https://[::1", "http://127.0.0.1:99999"])
+async def test_broken_api_urls_are_form_errors(
+    hass: HomeAssistant, simulator: TwsmsSimulator, typed: str
+) -> None:
+    """URLs yarl cannot even parse are a form error, not an HTTP 500."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _account_input(typed)
+    )
+    assert result["errors"] == {"base": "invalid_api_url"}
+
+
+async def test_unexpected_error_is_a_form_error(
+    hass: HomeAssistant, simulator: TwsmsSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug while checking the account shows "unknown", with the traceback logged."""
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    with patch(
+        "custom_components.twsms_voice.config_flow.async_check_credentials",
+        side_effect=RuntimeError("boom"),
+    ):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], _account_input(simulator.url)
+        )
+    assert result["errors"] == {"base": "unknown"}
+    assert "RuntimeError: boom" in caplog.text
+
+
 async def test_reauth(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
 ) -> None:
     """A new password is checked, stored and the entry reloaded with it."""
+    webhook_id = loaded_entry.data[CONF_WEBHOOK_ID]
     simulator.accounts[USERNAME].password = "new-password"
     result = await loaded_entry.start_reauth_flow(hass)
     assert result["step_id"] == "reauth_confirm"
@@ -179,7 +222,33 @@ async def test_reauth(
     await hass.async_block_till_done()
     assert loaded_entry.data[CONF_PASSWORD] == "new-password"
     assert loaded_entry.data[CONF_USERNAME] == USERNAME
+    assert loaded_entry.data[CONF_WEBHOOK_ID] == webhook_id
     assert loaded_entry.state is ConfigEntryState.LOADED
+
+
+async def test_reauth_after_a_failed_setup_loads_the_entry(
+    hass: HomeAssistant, config_entry: MockConfigEntry, simulator: TwsmsSimulator
+) -> None:
+    """Setup failed on the password; after reauth the entry is loaded, no restart.
+
+    No update listener exists after a failed setup: the flow itself reloads.
+    """
+    simulator.accounts[USERNAME].password = "new-password"
+    config_entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(config_entry.entry_id)
+    assert config_entry.state is ConfigEntryState.SETUP_ERROR
+    (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    result: Any = await hass.config_entries.flow.async_configure(
+        flow["flow_id"],
+        {CONF_PASSWORD: "new-password", CONF_ADVANCED: {CONF_API_URL: simulator.url}},
+    )
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    # (read again: mypy still believes the setup_error asserted above)
+    entry = hass.config_entries.async_get_known_entry(config_entry.entry_id)
+    assert entry.state is ConfigEntryState.LOADED
+    assert hass.services.has_service("notify", DOMAIN)
+    assert config_entry.update_listeners == []  # nothing Home Assistant deprecates
 
 
 async def test_reconfigure(
@@ -189,6 +258,7 @@ async def test_reconfigure(
     refused_url: str,
 ) -> None:
     """The API URL and password can change; an unreachable URL is refused."""
+    webhook_id = loaded_entry.data[CONF_WEBHOOK_ID]
     result = await loaded_entry.start_reconfigure_flow(hass)
     assert result["step_id"] == "reconfigure"
     result = await hass.config_entries.flow.async_configure(
@@ -208,6 +278,7 @@ async def test_reconfigure(
         await hass.async_block_till_done()
         assert loaded_entry.data[CONF_API_URL] == new_url
         assert loaded_entry.data[CONF_PASSWORD] == "rotated"
+        assert loaded_entry.data[CONF_WEBHOOK_ID] == webhook_id
         assert loaded_entry.state is ConfigEntryState.LOADED
         assert len(moved.requests_to("query_voice")) == 2  # the check, then setup
     finally:
@@ -260,6 +331,10 @@ async def test_add_contact(hass: HomeAssistant, loaded_entry: MockConfigEntry) -
         ({CONF_NAME: " ", CONF_PHONE: "0933 111 222"}, {CONF_NAME: "invalid_name"}),
         ({CONF_NAME: "mom", CONF_PHONE: "0933111222"}, {CONF_NAME: "name_exists"}),
         (
+            {CONF_NAME: "0933 111 222", CONF_PHONE: "0933111222"},
+            {CONF_NAME: "name_is_a_number"},
+        ),
+        (
             {CONF_NAME: "Dad", CONF_PHONE: "+886 912 000 001"},
             {CONF_PHONE: "phone_exists"},
         ),
@@ -277,7 +352,10 @@ async def test_add_contact(hass: HomeAssistant, loaded_entry: MockConfigEntry) -
     dad = next(s for s in loaded_entry.subentries.values() if s.title == "Dad")
     assert dict(dad.data) == {CONF_PHONE: "0933111222", CONF_VOLUME: 70}
     assert dad.unique_id == "0933111222"
+    # Added without a reload: the account's entities were never unavailable.
     assert hass.states.get("notify.dad") is not None
+    assert hass.states.get("sensor.dad_last_call") is not None
+    assert loaded_entry.state is ConfigEntryState.LOADED
 
 
 async def test_edit_contact(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -15,42 +14,26 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from twsms_simulator import FaultKind, PhoneBehaviour, TwsmsSimulator
 
-from .conftest import advance
+from .conftest import advance, start_call, until
 
-pytestmark = pytest.mark.usefixtures("calls_last_30_seconds")
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """Let the action's own task run (network I/O included) until ``condition``.
-
-    The clock is frozen, so this counts loop iterations instead of seconds.
-    """
-    for _ in range(200_000):
-        if condition():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("the condition never came true")
+pytestmark = pytest.mark.usefixtures("calls_last_20_seconds")
 
 
 def waiting(entry: MockConfigEntry) -> int:
     """Count the calls the account's tracker follows."""
-    return len(entry.runtime_data.placer.tracker.pending_calls)
+    return len(entry.runtime_data.tracker.pending_calls)
 
 
 async def until_placed(
     entry: MockConfigEntry, simulator: TwsmsSimulator, placed: int, pending: int = 1
 ) -> None:
-    """Wait until the simulator has ``placed`` calls and the tracker follows them."""
+    """Wait until the simulator has ``placed`` calls and the tracker follows them.
+
+    Then let the action's task take that in (it waits for the outcome next).
+    """
     await until(lambda: len(simulator.calls) == placed and waiting(entry) == pending)
-
-
-def start_call(hass: HomeAssistant, **data: Any) -> asyncio.Task[Any]:
-    """Start twsms_voice.call in a task of its own: it waits for outcomes."""
-    return asyncio.ensure_future(
-        hass.services.async_call(
-            DOMAIN, "call", data, blocking=True, return_response=True
-        )
-    )
+    for _ in range(100):
+        await asyncio.sleep(0)
 
 
 def statuses(response: dict[str, Any]) -> list[tuple[str, str, int]]:
@@ -221,13 +204,56 @@ async def test_waiting_without_response_still_raises(
         )
 
 
-async def test_unload_ends_waiting(
+async def test_a_reload_does_not_end_waiting(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """Reloading the account (new options, a new contact) leaves a wait alone."""
+    task = start_call(hass, target="0933000001", message="Smoke!", wait=True)
+    await until_placed(loaded_entry, simulator, 1)
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await advance(hass, freezer, 45)
+    response = await task
+    assert statuses(response) == [("0933000001", "answered", 1)]
+
+
+async def test_stopping_ends_waiting(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
 ) -> None:
-    """Unloading the account answers a waiting action with unknown."""
+    """When Home Assistant stops, a waiting action is answered with unknown."""
     task = start_call(hass, target="0933000001", message="Smoke!", wait=True)
     await until_placed(loaded_entry, simulator, 1)
     await asyncio.sleep(0)
-    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await loaded_entry.runtime_data.async_stop()
     response = await task
     assert statuses(response) == [("0933000001", "unknown", 1)]
+
+
+async def test_sequential_through_a_provider_blip(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """An HTTP 500 on the first person delays the step; it does not skip them.
+
+    Mom is called (on the second attempt), answers, and the neighbour is never
+    called.
+    """
+    simulator.add_fault(FaultKind.HTTP_500, endpoint="send_voice")
+    task = start_call(
+        hass, target=["Mom", "Neighbour"], message="Fire!", mode="sequential"
+    )
+    await until(lambda: len(simulator.requests_to("send_voice")) == 1)
+    await hass.async_block_till_done()
+    assert simulator.calls == {}
+    await advance(hass, freezer, 2)  # the retry
+    await until_placed(loaded_entry, simulator, 1)
+    await advance(hass, freezer, 45)
+    response = await task
+    assert statuses(response) == [("0912000001", "answered", 2)]
+    assert [call.phone for call in simulator.calls.values()] == ["0912000001"]
+    await advance(hass, freezer, 600)
+    assert len(simulator.calls) == 1

@@ -1,10 +1,11 @@
-"""Tests of the call queue: retries through outages, restarts, expiry."""
+"""Tests of the call queue: retries through outages, restarts, expiry, odd replies."""
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
 from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
@@ -16,37 +17,32 @@ from yarl import URL
 
 from custom_components.twsms_voice.const import DOMAIN, EVENT_CALL_FINISHED
 from custom_components.twsms_voice.queue import LONGEST_RETRY, retry_delay
+from custom_components.twsms_voice.twsms import TwsmsVoiceClient
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 from twsms_simulator import FaultKind, TwsmsSimulator
 
-from .conftest import advance
-
-LAST_CALL = "sensor.twsms_test123_last_call"
+from .conftest import advance, call_as_time_passes, queued_calls, until
 
 
-async def call(hass: HomeAssistant, *targets: str, message: str = "Smoke!") -> Any:
-    """Call the targets with twsms_voice.call and return the response."""
-    return await hass.services.async_call(
-        DOMAIN,
-        "call",
-        {"target": list(targets), "message": message},
-        blocking=True,
-        return_response=True,
+async def notify(hass: HomeAssistant, *targets: str, message: str = "Smoke!") -> None:
+    """Queue calls to the targets with notify.twsms_voice, and let them be sent."""
+    await hass.services.async_call(
+        "notify", DOMAIN, {"message": message, "target": list(targets)}, blocking=True
     )
+    await hass.async_block_till_done()
 
 
-def queued(entry: MockConfigEntry) -> int:
-    """Count the calls waiting for another attempt."""
-    return len(entry.runtime_data.placer.queue.queued_calls)
+def placed(simulator: TwsmsSimulator) -> Counter[str]:
+    """Count the calls the simulator placed, per number."""
+    return Counter(call.phone for call in simulator.calls.values())
 
 
-def test_backoff_doubles_with_jitter_and_a_ceiling() -> None:
-    """Each wait is within half of and the full doubled delay, never past the cap."""
-    for attempts, ceiling in ((1, 5), (2, 10), (3, 20), (6, 120), (30, 120)):
-        for _ in range(50):
-            seconds = retry_delay(attempts).total_seconds()
-            assert ceiling / 2 <= seconds <= ceiling
-            assert seconds <= LONGEST_RETRY
+def test_backoff_doubles_up_to_a_ceiling() -> None:
+    """2, 4, 8, 16 s, then never more than 30 s between attempts."""
+    waits = [retry_delay(attempts).total_seconds() for attempts in range(1, 9)]
+    assert waits == [2, 4, 8, 16, 30, 30, 30, 30]
+    assert max(waits) == LONGEST_RETRY
 
 
 async def test_outage_then_every_call_placed_once(
@@ -55,33 +51,78 @@ async def test_outage_then_every_call_placed_once(
     loaded_entry: MockConfigEntry,
     simulator: TwsmsSimulator,
 ) -> None:
-    """The provider refuses connections for minutes; afterwards each call goes once."""
+    """Refused connections for five minutes; once back, each call goes, once."""
     port = URL(simulator.url).port
     await simulator.stop()
-    response = await call(hass, "0933000001", "0933000002", "Mom")
-    assert [c["status"] for c in response["calls"]] == ["queued"] * 3
-    assert "Could not reach TwSMS" in response["calls"][0]["error"]
-    for _ in range(5 * 60 // 10):  # five minutes of outage
+    await notify(hass, "0933000001", "0933000002", "Mom")
+    for _ in range(5 * 60 // 10):
         await advance(hass, freezer, 10)
-    assert queued(loaded_entry) == 3
+    assert queued_calls(loaded_entry) == 3
 
     await simulator.start("127.0.0.1", port or 0)
-    for _ in range(3):
-        await advance(hass, freezer, LONGEST_RETRY)
-    assert queued(loaded_entry) == 0
-    assert Counter(c.phone for c in simulator.calls.values()) == {
-        "0933000001": 1,
-        "0933000002": 1,
-        "0912000001": 1,
-    }
+    for _ in range(10):
+        await advance(hass, freezer, 1)
+    assert queued_calls(loaded_entry) == 0
+    assert placed(simulator) == {"0933000001": 1, "0933000002": 1, "0912000001": 1}
+
+
+async def test_back_within_ten_seconds_after_a_long_outage(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """After three minutes of HTTP 503, every queued call is placed within 10 s.
+
+    While calls wait one is tried every few seconds; the first that goes through
+    sends all the others at once.
+    """
+    simulator.down = 503
+    await notify(hass, *(f"093300000{n}" for n in range(5)))
+    for _ in range(3 * 60):
+        await advance(hass, freezer, 1)
+    assert queued_calls(loaded_entry) == 5
+    simulator.down = None
+    for _ in range(10):
+        await advance(hass, freezer, 1)
+    assert queued_calls(loaded_entry) == 0
+    assert sum(placed(simulator).values()) == 5
+
+
+async def test_black_holed_requests_do_not_hold_the_others(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """Ten calls whose requests hang are all tried again together once they end.
+
+    Each attempt is a task of its own: no call waits for another's timeout.
+    """
+    simulator.add_fault(FaultKind.HANG, times=10, endpoint="send_voice")
+    await hass.services.async_call(
+        "notify",
+        DOMAIN,
+        {"message": "Smoke!", "target": [f"09330000{n:02d}" for n in range(10)]},
+        blocking=True,
+    )
+    await until(lambda: len(simulator.requests_to("send_voice")) == 10)
+    simulator.clear_faults()  # the provider is back: the hung requests end unanswered
+    await hass.async_block_till_done()
+    assert queued_calls(loaded_entry) == 10
+    await advance(hass, freezer, LONGEST_RETRY)
+    assert queued_calls(loaded_entry) == 0
+    assert sum(placed(simulator).values()) == 10
 
 
 @pytest.mark.parametrize(
     "fault",
     [
         {"kind": FaultKind.HTTP_500},
+        {"kind": FaultKind.HTTP_STATUS, "status": 503},
+        {"kind": FaultKind.HTTP_STATUS, "status": 429},
         {"kind": FaultKind.GARBAGE},
-        {"kind": FaultKind.DROP, "times": 2},  # the HTTP client retries a drop once
+        {"kind": FaultKind.DROP},
         {"kind": FaultKind.CODE, "code": -99},
     ],
 )
@@ -92,13 +133,50 @@ async def test_passing_faults_are_retried(
     simulator: TwsmsSimulator,
     fault: dict[str, Any],
 ) -> None:
-    """5xx, garbage, dropped connections and -99 are tried again, then placed."""
+    """5xx, 429, garbage, a dropped connection and -99 are tried again, then placed."""
     simulator.add_fault(endpoint="send_voice", **fault)
-    response = await call(hass, "0933000001")
-    assert response["calls"][0]["status"] == "queued"
-    await advance(hass, freezer, 5)
-    assert [c.phone for c in simulator.calls.values()] == ["0933000001"]
-    assert queued(loaded_entry) == 0
+    response = await call_as_time_passes(
+        hass, freezer, seconds=5, target="0933000001", message="Smoke!"
+    )
+    assert response["calls"][0]["status"] == "placed"
+    assert response["calls"][0]["attempts"] == 2
+    assert placed(simulator) == {"0933000001": 1}
+
+
+async def test_a_drop_after_placing_costs_at_most_one_duplicate(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """TwSMS places the call, then the connection drops before its answer.
+
+    The HTTP client must not send it again by itself: the queue's one retry is
+    the only duplicate (two placements, not three).
+    """
+    simulator.add_fault(FaultKind.DROP_AFTER_PLACING)
+    await notify(hass, "0933000001")
+    await advance(hass, freezer, LONGEST_RETRY)
+    assert len(simulator.requests_to("send_voice")) == 2
+    assert placed(simulator) == {"0933000001": 2}
+
+
+@pytest.mark.parametrize("fault", [FaultKind.EXTRA_FIELD, FaultKind.NO_POINTS])
+async def test_odd_success_replies_are_placed_calls(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+    fault: FaultKind,
+) -> None:
+    """A reply that starts with a msgid is a placed call: never sent again."""
+    simulator.add_fault(fault)
+    await notify(hass, "0933000001")
+    await advance(hass, freezer, 3600)
+    assert len(simulator.requests_to("send_voice")) == 1
+    assert queued_calls(loaded_entry) == 0
+    expected_points = 2 if fault is FaultKind.EXTRA_FIELD else 0
+    assert loaded_entry.runtime_data.tracker.points_used == expected_points
 
 
 async def test_slow_replies_are_waited_for(
@@ -106,27 +184,55 @@ async def test_slow_replies_are_waited_for(
 ) -> None:
     """A slow reply (well within the 60 s timeout) is simply waited for."""
     simulator.add_fault(FaultKind.DELAY, seconds=0.5, endpoint="send_voice")
-    response = await call(hass, "0933000001")
+    response: Any = await hass.services.async_call(
+        DOMAIN,
+        "call",
+        {"target": "0933000001", "message": "Smoke!"},
+        blocking=True,
+        return_response=True,
+    )
     assert response["calls"][0]["status"] == "placed"
 
 
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ({"kind": FaultKind.CODE, "code": -8}, "not a valid number"),
+        ({"kind": FaultKind.CODE, "code": -2}, "not enough points"),
+        ({"kind": FaultKind.CODE, "code": -3}, "disabled"),
+        (
+            {"kind": FaultKind.HTTP_STATUS, "status": 400},
+            "refused the request with HTTP 400",
+        ),
+        (
+            {"kind": FaultKind.HTTP_STATUS, "status": 404},
+            "refused the request with HTTP 404",
+        ),
+        (
+            {"kind": FaultKind.REDIRECT, "location": "https://elsewhere.example"},
+            "a redirect to elsewhere.example. Check the API URL",
+        ),
+    ],
+)
 async def test_permanent_errors_are_not_retried(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     loaded_entry: MockConfigEntry,
     simulator: TwsmsSimulator,
+    fault: dict[str, Any],
+    error: str,
 ) -> None:
-    """A wrong number, no points or a disabled account end the call at once."""
+    """A wrong number, no points, a disabled account, 4xx and 3xx end the call at once."""
     events = async_capture_events(hass, EVENT_CALL_FINISHED)
-    for code in (-8, -2, -3):
-        simulator.add_fault(FaultKind.CODE, code=code)
-        response = await call(hass, "0933000001", message=f"code {code}")
-        assert response["calls"][0]["status"] == "failed"
+    simulator.add_fault(endpoint="send_voice", **fault)
+    await notify(hass, "0933000001")
     await advance(hass, freezer, 3600)
-    assert len(simulator.requests_to("send_voice")) == 3
-    assert queued(loaded_entry) == 0
-    assert [event.data["status"] for event in events] == ["failed"] * 3
-    assert "not a valid number" in events[0].data["error"]
+    assert len(simulator.requests_to("send_voice")) == 1
+    assert queued_calls(loaded_entry) == 0
+    (event,) = events
+    assert event.data["status"] == "failed"
+    assert error in event.data["error"]
+    assert "?" not in event.data["error"]  # a redirect's query string is not shown
 
 
 async def test_too_old_calls_are_reported_not_placed(
@@ -137,12 +243,12 @@ async def test_too_old_calls_are_reported_not_placed(
 ) -> None:
     """After 15 minutes of failures the call is failed, with why, and never placed."""
     events = async_capture_events(hass, EVENT_CALL_FINISHED)
-    simulator.add_fault(FaultKind.HTTP_500, times=1000, endpoint="send_voice")
-    await call(hass, "Mom")
+    simulator.down = 500
+    await notify(hass, "Mom")
     for _ in range(16):
         await advance(hass, freezer, 60)
-    assert queued(loaded_entry) == 0
-    simulator.faults.clear()
+    assert queued_calls(loaded_entry) == 0
+    simulator.down = None
     await advance(hass, freezer, 3600)
     assert simulator.calls == {}
     (event,) = events
@@ -153,6 +259,33 @@ async def test_too_old_calls_are_reported_not_placed(
     state = hass.states.get("sensor.mom_last_call")
     assert state is not None
     assert state.state == "failed"
+    assert "0912***001" in state.attributes["error"]  # masked where it is kept
+
+
+async def test_an_unexpected_error_does_not_end_the_retries(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """A bug in one attempt keeps the call queued; the next attempt places it."""
+    real_send = TwsmsVoiceClient.send_voice
+    attempts = 0
+
+    async def send_once_broken(
+        self: TwsmsVoiceClient, *args: Any, **kwargs: Any
+    ) -> Any:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise RuntimeError("a bug")
+        return await real_send(self, *args, **kwargs)
+
+    with patch.object(TwsmsVoiceClient, "send_voice", send_once_broken):
+        await notify(hass, "0933000001")
+        assert queued_calls(loaded_entry) == 1
+        await advance(hass, freezer, LONGEST_RETRY)
+    assert placed(simulator) == {"0933000001": 1}
 
 
 async def test_queued_calls_survive_a_restart(
@@ -162,24 +295,24 @@ async def test_queued_calls_survive_a_restart(
     simulator: TwsmsSimulator,
 ) -> None:
     """Calls queued when Home Assistant stops are placed after it starts again."""
-    simulator.add_fault(FaultKind.HTTP_500, times=2, endpoint="send_voice")
-    await call(hass, "0933000001", "0933000002")
-    assert queued(loaded_entry) == 2
+    simulator.down = 500
+    await notify(hass, "0933000001", "0933000002")
+    assert queued_calls(loaded_entry) == 2
+    await loaded_entry.runtime_data.async_stop()  # what Home Assistant's stop does
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    simulator.down = None
     await advance(hass, freezer, 60)
     assert simulator.calls == {}
 
     assert await hass.config_entries.async_setup(loaded_entry.entry_id)
     await hass.async_block_till_done()
     await advance(hass, freezer, 0)
-    assert sorted(c.phone for c in simulator.calls.values()) == [
-        "0933000001",
-        "0933000002",
-    ]
-    assert queued(loaded_entry) == 0
+    assert sorted(placed(simulator)) == ["0933000001", "0933000002"]
+    assert queued_calls(loaded_entry) == 0
 
 
-def _stored_call(call_id: str, phone: str, age: timedelta, now: Any) -> dict[str, Any]:
+def _stored_call(call_id: str, phone: str, age: timedelta) -> dict[str, Any]:
+    created = (dt_util.utcnow() - age).isoformat()
     return {
         "id": call_id,
         "target": {
@@ -190,41 +323,76 @@ def _stored_call(call_id: str, phone: str, age: timedelta, now: Any) -> dict[str
         },
         "message": "Smoke!",
         "voice_url": None,
-        "created_at": (now - age).isoformat(),
-        "next_attempt": (now - age).isoformat(),
+        "created_at": created,
+        "next_attempt": created,
         "attempts": 1,
         "last_error": "Could not reach TwSMS",
     }
 
 
+@pytest.mark.parametrize("version_0_1", [True, False])
 async def test_calls_queued_by_a_previous_run(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
     hass_storage: dict[str, Any],
     config_entry: MockConfigEntry,
     simulator: TwsmsSimulator,
+    version_0_1: bool,
 ) -> None:
-    """After a start, young queued calls are placed and old ones reported."""
-    from homeassistant.util import dt as dt_util  # noqa: PLC0415
+    """After a start, young queued calls are placed and old ones reported.
 
-    now = dt_util.utcnow()
-    key = f"{DOMAIN}.{config_entry.entry_id}.queue"
-    hass_storage[key] = {
-        "version": 1,
-        "key": key,
-        "data": {
-            "calls": [
-                _stored_call("young", "0933000001", timedelta(minutes=2), now),
-                _stored_call("old", "0933000002", timedelta(hours=1), now),
-            ]
-        },
-    }
+    Version 0.1 kept the queue in a file of its own; it is taken over and removed.
+    """
+    calls = [
+        _stored_call("young", "0933000001", timedelta(minutes=2)),
+        _stored_call("old", "0933000002", timedelta(hours=1)),
+    ]
+    key = f"{DOMAIN}.{config_entry.entry_id}"
+    if version_0_1:
+        hass_storage[f"{key}.queue"] = {
+            "version": 1,
+            "key": f"{key}.queue",
+            "data": {"calls": calls},
+        }
+    else:
+        hass_storage[key] = {"version": 1, "key": key, "data": {"queued": calls}}
     events = async_capture_events(hass, EVENT_CALL_FINISHED)
     config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     await advance(hass, freezer, 0)
-    assert [c.phone for c in simulator.calls.values()] == ["0933000001"]
+    assert list(placed(simulator)) == ["0933000001"]
     assert [(e.data["phone"], e.data["status"]) for e in events] == [
         ("0933000002", "failed")
     ]
+    assert f"{key}.queue" not in hass_storage
+
+
+async def test_unreadable_stored_calls_are_skipped(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    config_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A corrupt or unknown record is skipped with a warning; the rest loads."""
+    key = f"{DOMAIN}.{config_entry.entry_id}"
+    good = _stored_call("good", "0933000001", timedelta(minutes=1))
+    hass_storage[key] = {
+        "version": 1,
+        "key": key,
+        "data": {
+            "queued": [{"id": "broken"}, good | {"created_at": "yesterday"}, good],
+            "pending": [{"msgid": "not a number"}, 42],
+            "last_call": {"state": "exploded"},
+            "points_used": 7,
+        },
+    }
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 0)
+    assert list(placed(simulator)) == ["0933000001"]
+    assert caplog.text.count("Skipping a stored call that cannot be read") == 5
+    assert config_entry.runtime_data.tracker.points_used == 9

@@ -10,7 +10,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.twsms_voice.const import CONF_RATE_LIMIT, DOMAIN
-from custom_components.twsms_voice.twsms.ratelimit import RateLimiter
+from custom_components.twsms_voice.twsms.ratelimit import WINDOW, RateLimiter
 from homeassistant.core import HomeAssistant
 from twsms_simulator import TwsmsSimulator
 
@@ -55,18 +55,41 @@ async def test_200_targets_never_exceed_the_limit(
     )
 
 
-async def test_limiter_spaces_starts() -> None:
-    """Starts are at least 1.1 / rate seconds apart."""
-    limiter = RateLimiter(20)
+async def test_limiter_spaces_starts_and_keeps_the_window() -> None:
+    """Starts are 1/rate apart, and no more than rate fall in any 1.03 s window."""
+    limiter = RateLimiter(10)
     starts: list[float] = []
 
     async def start() -> None:
         await limiter.acquire()
         starts.append(time.monotonic())
 
-    await asyncio.gather(*(start() for _ in range(5)))
+    await asyncio.gather(*(start() for _ in range(12)))
     gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
-    assert min(gaps) >= 1.1 / 20 - 0.001  # measured a little after each start
+    assert min(gaps) >= 1 / 10 - 0.001  # measured a little after each start
+    assert starts[10] - starts[0] >= WINDOW - 0.001
+    assert starts[11] - starts[1] >= WINDOW - 0.001
+
+
+async def test_a_late_start_does_not_squeeze_the_next_ones() -> None:
+    """A start held up (a busy event loop) leaves the others their spacing."""
+    limiter = RateLimiter(5)
+    await limiter.acquire()
+    time.sleep(0.5)  # noqa: ASYNC251 - the event loop is busy elsewhere
+    starts: list[float] = []
+    for _ in range(5):
+        await limiter.acquire()
+        starts.append(time.monotonic())
+    assert most_in_one_second(starts) <= 5
+    gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
+    assert min(gaps) >= 1 / 5 - 0.001
+
+
+def test_the_rate_can_change() -> None:
+    """Options change the rate of a limiter already in use."""
+    limiter = RateLimiter(10)
+    limiter.rate = 40
+    assert limiter.rate == 40
 
 
 def test_limiter_needs_a_positive_rate() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from freezegun.api import FrozenDateTimeFactory
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.twsms_voice.const import DOMAIN
 from custom_components.twsms_voice.placer import _caller
@@ -16,15 +17,17 @@ from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
 from twsms_simulator import FaultKind, TwsmsSimulator
 
 from .conftest import advance
 
 STRINGS = Path(__file__).parent.parent / "custom_components/twsms_voice/strings.json"
+ENTRY_ID = "01JTWSMSVOICEACCOUNT0000001"
 
 
 async def notify(hass: HomeAssistant, message: str = "Smoke!") -> None:
-    """Call one number, ignoring whether it worked."""
+    """Call one number and wait for the attempt, ignoring whether it worked."""
     await hass.services.async_call(
         DOMAIN,
         "call",
@@ -37,6 +40,11 @@ async def notify(hass: HomeAssistant, message: str = "Smoke!") -> None:
 def issue_ids(issue_registry: ir.IssueRegistry) -> set[str]:
     """Return the ids of this integration's open issues."""
     return {issue_id for domain, issue_id in issue_registry.issues if domain == DOMAIN}
+
+
+def account_issue(kind: str) -> str:
+    """Return the id of an issue of the test account (ids carry the entry id)."""
+    return f"{kind}_{ENTRY_ID}"
 
 
 @pytest.mark.parametrize(
@@ -59,8 +67,8 @@ async def test_issue_raised_then_cleared(
     """The provider's code raises the issue; the next good request removes it."""
     simulator.add_fault(FaultKind.CODE, code=code, endpoint=endpoint)
     await notify(hass)
-    assert issue_ids(issue_registry) == {issue_id}
-    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue_ids(issue_registry) == {account_issue(issue_id)}
+    issue = issue_registry.async_get_issue(DOMAIN, account_issue(issue_id))
     assert issue is not None
     assert issue.translation_key == issue_id
     assert issue.severity is ir.IssueSeverity.ERROR
@@ -87,7 +95,7 @@ async def test_query_codes_raise_issues(
     simulator.add_fault(FaultKind.CODE, code=code, endpoint="query_voice")
     config_entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(config_entry.entry_id)
-    assert issue_ids(issue_registry) == {issue_id}
+    assert issue_ids(issue_registry) == {account_issue(issue_id)}
     await hass.config_entries.async_reload(config_entry.entry_id)
     await hass.async_block_till_done()
     assert config_entry.state is ConfigEntryState.LOADED
@@ -103,14 +111,17 @@ async def test_repeated_system_errors(
 ) -> None:
     """Three -99 in a row raise a warning; the call then goes through and clears it."""
     simulator.add_fault(FaultKind.CODE, code=-99, times=3, endpoint="send_voice")
-    await notify(hass)
-    await advance(hass, freezer, 5)
+    await hass.services.async_call(
+        "notify", DOMAIN, {"message": "Smoke!", "target": "0933000001"}, blocking=True
+    )
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 2)
     assert issue_ids(issue_registry) == set()
-    await advance(hass, freezer, 10)
-    issue = issue_registry.async_get_issue(DOMAIN, "provider_errors")
+    await advance(hass, freezer, 4)
+    issue = issue_registry.async_get_issue(DOMAIN, account_issue("provider_errors"))
     assert issue is not None
     assert issue.severity is ir.IssueSeverity.WARNING
-    await advance(hass, freezer, 20)
+    await advance(hass, freezer, 8)
     assert len(simulator.calls) == 1
     assert issue_ids(issue_registry) == set()
 
@@ -124,29 +135,44 @@ async def test_connection_errors_leave_issues_alone(
     """A request that never reached the provider neither raises nor clears issues."""
     simulator.add_fault(FaultKind.CODE, code=-2)
     await notify(hass)
-    simulator.add_fault(FaultKind.HTTP_500)
-    await notify(hass, message="again")
-    assert issue_ids(issue_registry) == {"insufficient_points"}
+    simulator.down = 500
+    await hass.services.async_call(
+        "notify", DOMAIN, {"message": "again", "target": "0933000001"}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert issue_ids(issue_registry) == {account_issue("insufficient_points")}
 
 
-async def test_other_accounts_issue_is_kept(
+async def test_each_account_has_its_own_issues(
     hass: HomeAssistant,
     issue_registry: ir.IssueRegistry,
-    loaded_entry: MockConfigEntry,
+    office_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
 ) -> None:
-    """A good request of one account does not remove another account's issue."""
-    ir.async_create_issue(
-        hass,
+    """Two accounts out of points: two issues; one topped up clears only its own."""
+    simulator.add_fault(FaultKind.CODE, code=-2, times=2, endpoint="send_voice")
+    await _call(hass, "0933000001", "Smoke!", config_entry_id=ENTRY_ID)
+    await hass.services.async_call(
         DOMAIN,
-        "insufficient_points",
-        is_fixable=False,
-        severity=ir.IssueSeverity.ERROR,
-        translation_key="insufficient_points",
-        translation_placeholders={"account": "office"},
-        data={"entry_id": "another-entry"},
+        "call",
+        {
+            "target": "0933000001",
+            "message": "Smoke!",
+            "config_entry_id": office_entry.entry_id,
+        },
+        blocking=True,
+        return_response=True,
     )
-    await notify(hass)
-    assert issue_ids(issue_registry) == {"insufficient_points"}
+    office_issue = f"insufficient_points_{office_entry.entry_id}"
+    assert issue_ids(issue_registry) == {
+        account_issue("insufficient_points"),
+        office_issue,
+    }
+    office = issue_registry.async_get_issue(DOMAIN, office_issue)
+    assert office is not None
+    assert office.translation_placeholders == {"account": "office"}
+    await _call(hass, "0933000001", "again", config_entry_id=ENTRY_ID)
+    assert issue_ids(issue_registry) == {office_issue}
 
 
 async def test_wrong_credentials_start_reauth_not_an_issue(
@@ -173,10 +199,31 @@ async def test_removed_account_takes_its_issues(
     """Deleting the account deletes its issues."""
     simulator.add_fault(FaultKind.CODE, code=-3)
     await notify(hass)
-    assert issue_ids(issue_registry) == {"account_disabled"}
+    assert issue_ids(issue_registry) == {account_issue("account_disabled")}
     await hass.config_entries.async_remove(loaded_entry.entry_id)
     await hass.async_block_till_done()
     assert issue_ids(issue_registry) == set()
+
+
+async def _cap_of(hass: HomeAssistant, entry: MockConfigEntry, cap: int) -> None:
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "calls_per_hour": cap}
+    )
+    await hass.async_block_till_done()
+
+
+async def _call(
+    hass: HomeAssistant, target: str, message: str, **data: Any
+) -> dict[str, Any]:
+    response: Any = await hass.services.async_call(
+        DOMAIN,
+        "call",
+        {"target": target, "message": message} | data,
+        blocking=True,
+        return_response=True,
+        context=data.pop("context", None),
+    )
+    return dict(response["calls"][0])
 
 
 async def test_call_cap_names_the_automation(
@@ -187,10 +234,7 @@ async def test_call_cap_names_the_automation(
     simulator: TwsmsSimulator,
 ) -> None:
     """Past the hourly cap calls fail, and the repair says which automation called."""
-    hass.config_entries.async_update_entry(
-        loaded_entry, options={**loaded_entry.options, "calls_per_hour": 3}
-    )
-    await hass.async_block_till_done()
+    await _cap_of(hass, loaded_entry, 3)
     run = Context()
     hass.states.async_set(
         "automation.flapping_sensor",
@@ -222,8 +266,9 @@ async def test_call_cap_names_the_automation(
         context=run,
     )
     assert escalation["calls"][0]["status"] == "failed"
-    issue = issue_registry.async_get_issue(DOMAIN, "call_cap_reached")
+    issue = issue_registry.async_get_issue(DOMAIN, account_issue("call_cap_reached"))
     assert issue is not None
+    assert issue.is_fixable
     assert issue.translation_placeholders == {
         "account": "test123",
         "cap": "3",
@@ -247,7 +292,9 @@ async def test_call_cap_names_the_automation(
                 blocking=True,
                 context=context,
             )
-        issue = issue_registry.async_get_issue(DOMAIN, "call_cap_reached")
+        issue = issue_registry.async_get_issue(
+            DOMAIN, account_issue("call_cap_reached")
+        )
         assert issue is not None
         assert issue.translation_placeholders is not None
         assert issue.translation_placeholders["caller"].startswith(caller)
@@ -255,6 +302,75 @@ async def test_call_cap_names_the_automation(
     await notify(hass, message="an hour later")
     assert len(simulator.calls) == 4
     assert issue_ids(issue_registry) == set()
+
+
+async def test_refused_calls_do_not_use_up_the_cap(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
+) -> None:
+    """Only calls TwSMS accepted count: refusals leave room for the real alarm."""
+    await _cap_of(hass, loaded_entry, 2)
+    simulator.add_fault(FaultKind.CODE, code=-8, times=5, endpoint="send_voice")
+    for number in range(5):
+        assert (await _call(hass, "0933000001", f"try {number}"))["status"] == "failed"
+    for number in range(2):
+        result = await _call(hass, "0933000001", f"alarm {number}")
+        assert result["status"] == "placed"
+    assert (await _call(hass, "0933000001", "one too many"))["status"] == "failed"
+
+
+async def test_critical_calls_pass_a_full_cap(
+    hass: HomeAssistant,
+    issue_registry: ir.IssueRegistry,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """Once a flapping automation hit the cap, a critical alarm still goes out."""
+    await _cap_of(hass, loaded_entry, 1)
+    await _call(hass, "0933000001", "flap")
+    assert (await _call(hass, "0933000001", "flap again"))["status"] == "failed"
+    result = await _call(hass, "Mom", "Fire in the kitchen", priority="critical")
+    assert result["status"] == "placed"
+    assert len(simulator.calls) == 2
+
+
+async def test_the_cap_count_survives_a_reload(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
+) -> None:
+    """Changing an option reloads the entry, not the hour's count."""
+    await _cap_of(hass, loaded_entry, 2)
+    await _call(hass, "0933000001", "one")
+    await _call(hass, "0933000001", "two")
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    assert (await _call(hass, "0933000001", "three"))["status"] == "failed"
+
+
+async def test_the_cap_repair_raises_the_cap(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    issue_registry: ir.IssueRegistry,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """The repair's fix flow changes the cap; the next call goes through at once."""
+    assert await async_setup_component(hass, "repairs", {})
+    await _cap_of(hass, loaded_entry, 1)
+    await _call(hass, "0933000001", "one")
+    assert (await _call(hass, "0933000001", "two"))["status"] == "failed"
+    issue_id = account_issue("call_cap_reached")
+    client = await hass_client()
+    response = await client.post(
+        "/api/repairs/issues/fix", json={"handler": DOMAIN, "issue_id": issue_id}
+    )
+    flow = await response.json()
+    assert flow["step_id"] == "cap"
+    assert flow["description_placeholders"] == {"account": "test123"}
+    response = await client.post(
+        f"/api/repairs/issues/fix/{flow['flow_id']}", json={"calls_per_hour": 10}
+    )
+    assert (await response.json())["type"] == "create_entry"
+    assert loaded_entry.options["calls_per_hour"] == 10
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    assert (await _call(hass, "0933000001", "three"))["status"] == "placed"
 
 
 async def test_caller_unknown_without_context(hass: HomeAssistant) -> None:

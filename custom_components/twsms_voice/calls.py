@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .call_record import CallState
@@ -28,7 +28,8 @@ from .const import (
     VOICES,
 )
 from .phone import normalize_phone
-from .twsms import SendResult, SpeechSettings
+from .twsms import SendResult, SpeechSettings, Voice
+from .typedefs import TwsmsVoiceConfigEntry
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,7 +52,7 @@ class CallResult:
     suppressed: bool = False
     queued: bool = False  # refused for now (``error``), to be tried again
     outcome: CallState | None = None  # only when the caller waited for it
-    attempts: int = 1
+    attempts: int = 0  # requests sent to TwSMS
     points: int = 0  # over all attempts
 
     @property
@@ -78,6 +79,20 @@ class CallResult:
         }
 
 
+def speech_to_storage(speech: SpeechSettings) -> dict[str, int]:
+    """Return voice settings as stored."""
+    return {"voice": int(speech.voice), "speed": speech.speed, "volume": speech.volume}
+
+
+def speech_from_storage(stored: Mapping[str, Any]) -> SpeechSettings:
+    """Rebuild voice settings saved by `speech_to_storage`."""
+    return SpeechSettings(
+        voice=Voice(stored["voice"]),
+        speed=int(stored["speed"]),
+        volume=int(stored["volume"]),
+    )
+
+
 def speech_settings(*layers: Mapping[str, Any]) -> SpeechSettings:
     """Merge voice settings; later layers (contact, then the call) win."""
     merged: dict[str, Any] = {
@@ -98,30 +113,44 @@ def speech_settings(*layers: Mapping[str, Any]) -> SpeechSettings:
     )
 
 
-def resolve_targets(
-    entry: ConfigEntry[Any], targets: Iterable[str] | None, call: Mapping[str, Any]
-) -> list[CallTarget]:
-    """Turn contact names and phone numbers into call targets.
-
-    No targets means every contact of the account. Contact names match regardless of
-    case; anything else must be a valid phone number.
-    """
-    contacts = [
+def contacts(entry: TwsmsVoiceConfigEntry) -> list[ConfigSubentry]:
+    """Return the account's contacts."""
+    return [
         subentry
         for subentry in entry.subentries.values()
         if subentry.subentry_type == SUBENTRY_CONTACT
     ]
-    by_name = {contact.title.casefold(): contact for contact in contacts}
-    by_phone = {contact.data[CONF_PHONE]: contact for contact in contacts}
+
+
+def resolve_targets(
+    entry: TwsmsVoiceConfigEntry,
+    targets: Iterable[str] | None,
+    call: Mapping[str, Any],
+) -> tuple[list[CallTarget], list[str]]:
+    """Turn contact names and phone numbers into call targets.
+
+    Return the targets and what could not be resolved: one typo must not keep the
+    others from being called. No targets means every contact of the account. A
+    target that reads as a phone number is that number (a contact's voice settings
+    apply when it is theirs); anything else is a contact's name, in any case.
+    """
+    known = contacts(entry)
+    by_name = {contact.title.casefold(): contact for contact in known}
+    by_phone = {contact.data[CONF_PHONE]: contact for contact in known}
     names = list(targets) if targets is not None else list(by_name)
     if not names:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="no_targets"
         )
     resolved: dict[str, CallTarget] = {}
+    invalid: list[str] = []
     for name in names:
         phone = normalize_phone(name)
-        contact = by_name.get(name.strip().casefold()) or by_phone.get(phone or "")
+        contact = (
+            by_phone.get(phone)
+            if phone is not None
+            else by_name.get(name.strip().casefold())
+        )
         if contact is not None:
             target = contact_target(entry, contact, call)
         elif phone is not None:
@@ -129,17 +158,23 @@ def resolve_targets(
                 phone=phone, speech=speech_settings(entry.options, call)
             )
         else:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="invalid_target",
-                translation_placeholders={"target": name},
-            )
+            invalid.append(name)
+            continue
         resolved.setdefault(target.phone, target)
-    return list(resolved.values())
+    return list(resolved.values()), invalid
+
+
+def invalid_targets_error(invalid: list[str]) -> ServiceValidationError:
+    """Return the error that names the targets nobody could call."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="invalid_target",
+        translation_placeholders={"targets": ", ".join(invalid)},
+    )
 
 
 def contact_target(
-    entry: ConfigEntry[Any], contact: ConfigSubentry, call: Mapping[str, Any]
+    entry: TwsmsVoiceConfigEntry, contact: ConfigSubentry, call: Mapping[str, Any]
 ) -> CallTarget:
     """Return the target for a contact, in their voice unless the call says."""
     return CallTarget(
@@ -155,17 +190,19 @@ def spoken_text(message: str, title: str | None) -> str:
     return f"{title}\n{message}" if title else message
 
 
-def raise_for_failures(results: list[CallResult]) -> None:
-    """Raise when any call failed: one failure as itself, several together.
+def raise_for_failures(results: list[CallResult], invalid: list[str]) -> None:
+    """Raise when any call failed or any target was invalid; several together.
 
     A queued call has not failed: it is tried again until it goes through or is
     too old, and its end shows on the sensors and in the call-finished event.
     """
-    failures = [
+    failures: list[HomeAssistantError] = [
         result.error
         for result in results
         if result.error is not None and not result.queued
     ]
+    if invalid:
+        failures.insert(0, invalid_targets_error(invalid))
     if len(failures) == 1:
         raise failures[0]
     if failures:
@@ -174,7 +211,7 @@ def raise_for_failures(results: list[CallResult]) -> None:
             translation_key="calls_failed",
             translation_placeholders={
                 "failed": str(len(failures)),
-                "total": str(len(results)),
+                "total": str(len(results) + len(invalid)),
                 "errors": "; ".join(str(error) for error in failures),
             },
         )

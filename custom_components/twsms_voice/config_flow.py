@@ -8,12 +8,12 @@ from typing import Any
 import voluptuous as vol
 from yarl import URL
 
+from homeassistant.components import webhook
 from homeassistant.config_entries import (
-    ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
-    OptionsFlow,
+    OptionsFlowWithReload,
 )
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import callback
@@ -28,7 +28,6 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
-from .account import async_check_credentials, create_client
 from .const import (
     CONF_ADVANCED,
     CONF_API_URL,
@@ -41,6 +40,7 @@ from .const import (
     CONF_STATUS_CALLBACK,
     CONF_VOICE,
     CONF_VOLUME,
+    CONF_WEBHOOK_ID,
     DEFAULT_CALLS_PER_HOUR,
     DEFAULT_COOLDOWN,
     DEFAULT_GIVE_UP_AFTER,
@@ -51,18 +51,22 @@ from .const import (
     DEFAULT_VOICE,
     DEFAULT_VOLUME,
     DOMAIN,
+    LOGGER,
     SUBENTRY_CONTACT,
 )
 from .contact_flow import ContactSubentryFlow, voice_fields
+from .credentials import async_check_credentials, create_client
 from .twsms import (
     DEFAULT_BASE_URL,
     TwsmsAccountDisabledError,
     TwsmsAuthenticationError,
     TwsmsConnectionError,
     TwsmsError,
+    TwsmsHttpError,
     TwsmsIpNotAllowedError,
     TwsmsMalformedReplyError,
 )
+from .typedefs import TwsmsVoiceConfigEntry
 
 PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
 COOLDOWN_SELECTOR = NumberSelector(
@@ -90,8 +94,10 @@ _CHECK_ERRORS: tuple[tuple[type[TwsmsError], str], ...] = (
     (TwsmsAccountDisabledError, "account_disabled"),
     (TwsmsIpNotAllowedError, "ip_not_allowed"),
     (TwsmsConnectionError, "cannot_connect"),
+    (TwsmsHttpError, "unexpected_reply"),
     (TwsmsMalformedReplyError, "unexpected_reply"),
 )
+MAX_PORT = 65535
 
 
 def _advanced_section(api_url: str) -> section:
@@ -112,10 +118,16 @@ def _api_url(value: str) -> str | None:
     text = value.strip()
     if "://" not in text:
         text = f"https://{text}"
-    url = URL(text)
-    if url.scheme not in ("http", "https") or not url.host:
+    try:
+        url = URL(text)
+        valid = (
+            url.scheme in ("http", "https")
+            and bool(url.host)
+            and 0 < (url.port or 0) <= MAX_PORT
+        )
+    except ValueError:  # an unclosed [ipv6 or a port that is not a number
         return None
-    return str(url).rstrip("/")
+    return str(url).rstrip("/") if valid else None
 
 
 class TwsmsVoiceConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -133,6 +145,9 @@ class TwsmsVoiceConfigFlow(ConfigFlow, domain=DOMAIN):
                 "unknown",
             )
             return {"base": reason}
+        except Exception:  # noqa: BLE001 - a form error, never an HTTP 500
+            LOGGER.exception("Unexpected error while checking the TwSMS account")
+            return {"base": "unknown"}
         return {}
 
     async def _async_account_step(
@@ -188,7 +203,11 @@ class TwsmsVoiceConfigFlow(ConfigFlow, domain=DOMAIN):
             "user",
             user_input,
             {},
-            lambda data: self.async_create_entry(title=data[CONF_USERNAME], data=data),
+            lambda data: self.async_create_entry(
+                title=data[CONF_USERNAME],
+                # Made once, for the life of the entry: TwSMS reports here.
+                data=data | {CONF_WEBHOOK_ID: webhook.async_generate_id()},
+            ),
         )
 
     async def async_step_reauth(
@@ -217,31 +236,37 @@ class TwsmsVoiceConfigFlow(ConfigFlow, domain=DOMAIN):
             if self.source == "reauth"
             else self._get_reconfigure_entry()
         )
-        # The entry's update listener reloads it with the new data.
+        # Only the fields the form changed (the webhook id stays), then a reload,
+        # which also brings back an entry whose setup failed.
         return await self._async_account_step(
             step_id,
             user_input,
             entry.data,
-            lambda data: self.async_update_and_abort(entry, data=data),
+            lambda data: self.async_update_reload_and_abort(entry, data_updates=data),
         )
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry[Any]) -> OptionsFlow:
+    def async_get_options_flow(
+        config_entry: TwsmsVoiceConfigEntry,
+    ) -> TwsmsVoiceOptionsFlow:
         """Return the options flow."""
         return TwsmsVoiceOptionsFlow()
 
     @classmethod
     @callback
     def async_get_supported_subentry_types(
-        cls, config_entry: ConfigEntry[Any]
+        cls, config_entry: TwsmsVoiceConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """Contacts are subentries of the account."""
         return {SUBENTRY_CONTACT: ContactSubentryFlow}
 
 
-class TwsmsVoiceOptionsFlow(OptionsFlow):
-    """Call defaults, duplicate-call cooldown and how outcomes are followed."""
+class TwsmsVoiceOptionsFlow(OptionsFlowWithReload):
+    """Call defaults, duplicate-call cooldown and how outcomes are followed.
+
+    The entry reloads with the new options; calls under way are not disturbed.
+    """
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None

@@ -24,6 +24,7 @@ CONF_RATE_LIMIT: Final = "rate_limit"
 CONF_CALLS_PER_HOUR: Final = "calls_per_hour"
 CONF_STATUS_CALLBACK: Final = "status_callback"
 CONF_WEBHOOK_ID: Final = "webhook_id"
+CONF_PRIORITY: Final = "priority"
 
 SUBENTRY_CONTACT: Final = "contact"
 
@@ -45,6 +46,11 @@ DEFAULT_RATE_LIMIT: Final = 10  # requests per second; the provider takes 40-50 
 DEFAULT_STATUS_CALLBACK: Final = True
 
 EVENT_CALL_FINISHED: Final = f"{DOMAIN}_call_finished"
+
+# A critical call passes the duplicate-call cooldown and the hourly cap.
+PRIORITY_NORMAL: Final = "normal"
+PRIORITY_CRITICAL: Final = "critical"
+PRIORITIES: Final = (PRIORITY_NORMAL, PRIORITY_CRITICAL)
 
 # A msgid no account can own; querying it checks credentials without placing a call.
 CREDENTIALS_PROBE_MSGID: Final = 1

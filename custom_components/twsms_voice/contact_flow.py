@@ -93,6 +93,9 @@ class ContactSubentryFlow(ConfigSubentryFlow):
                 errors[CONF_PHONE] = "phone_exists"
             if not name:
                 errors[CONF_NAME] = "invalid_name"
+            elif normalize_phone(name) is not None:
+                # A target that reads as a number is that number, never a name.
+                errors[CONF_NAME] = "name_is_a_number"
             elif any(other.title.casefold() == name.casefold() for other in others):
                 errors[CONF_NAME] = "name_exists"
             if not errors:
@@ -105,7 +108,7 @@ class ContactSubentryFlow(ConfigSubentryFlow):
                     return self.async_create_entry(
                         title=name, data=data, unique_id=phone
                     )
-                return self.async_update_and_abort(
+                return self.async_update_reload_and_abort(
                     entry, editing, title=name, data=data, unique_id=phone
                 )
         schema = vol.Schema(

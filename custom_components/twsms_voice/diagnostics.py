@@ -8,9 +8,10 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_PHONE, CONF_WEBHOOK_ID, SUBENTRY_CONTACT
-from .data import TwsmsVoiceConfigEntry
+from .calls import contacts
+from .const import CONF_PHONE, CONF_WEBHOOK_ID
 from .phone import mask_phone
+from .typedefs import TwsmsVoiceConfigEntry
 
 TO_REDACT = {CONF_PASSWORD, CONF_USERNAME, CONF_WEBHOOK_ID, "title", "unique_id"}
 
@@ -19,7 +20,7 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: TwsmsVoiceConfigEntry
 ) -> dict[str, Any]:
     """Return what helps debugging: settings, contacts with masked numbers, counters."""
-    placer = entry.runtime_data.placer
+    account = entry.runtime_data
     return {
         "entry": async_redact_data(
             {
@@ -31,19 +32,20 @@ async def async_get_config_entry_diagnostics(
             TO_REDACT,
         ),
         "contacts": [
-            {"name": subentry.title}
-            | dict(subentry.data)
-            | {CONF_PHONE: mask_phone(subentry.data[CONF_PHONE])}
-            for subentry in entry.subentries.values()
-            if subentry.subentry_type == SUBENTRY_CONTACT
+            {"name": contact.title}
+            | dict(contact.data)
+            | {CONF_PHONE: mask_phone(contact.data[CONF_PHONE])}
+            for contact in contacts(entry)
         ],
-        "suppressed_calls": placer.suppressed_calls,
-        "capped_calls": placer.capped_calls,
-        "status_reports": placer.queue.response_url is not None,
-        "points_used": placer.tracker.points_used,
+        "suppressed_calls": account.placer.suppressed_calls,
+        "capped_calls": account.placer.capped_calls,
+        "status_reports": account.response_url is not None,
+        "reachable": account.health.reachable,
+        "open_issues": account.health.open_issues,
+        "points_used": account.tracker.points_used,
         "pending_calls": [
             call.as_attributes() | {"placed_at": call.placed_at.isoformat()}
-            for call in placer.tracker.pending_calls
+            for call in account.tracker.pending_calls
         ],
         "queued_calls": [
             {
@@ -52,6 +54,6 @@ async def async_get_config_entry_diagnostics(
                 "created_at": call.created_at.isoformat(),
                 "last_error": call.last_error,
             }
-            for call in placer.queue.queued_calls
+            for call in account.queue.queued_calls
         ],
     }

@@ -6,22 +6,30 @@ account's device, because Home Assistant keeps each device in a single subentry.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import Any
 
+from homeassistant.config_entries import (
+    SIGNAL_CONFIG_ENTRY_CHANGED,
+    ConfigEntry,
+    ConfigEntryChange,
+    ConfigSubentry,
+)
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .calls import contacts
 from .const import DOMAIN
-
-if TYPE_CHECKING:
-    from homeassistant.config_entries import ConfigEntry, ConfigSubentry
-    from homeassistant.core import HomeAssistant
+from .typedefs import TwsmsVoiceConfigEntry
 
 MANUFACTURER = "TwSMS 台灣簡訊"
 
 
-def account_device_info(entry: ConfigEntry[Any]) -> DeviceInfo:
+def account_device_info(entry: TwsmsVoiceConfigEntry) -> DeviceInfo:
     """Return the service device that stands for one account."""
     return DeviceInfo(
         identifiers={(DOMAIN, entry.entry_id)},
@@ -34,7 +42,7 @@ def account_device_info(entry: ConfigEntry[Any]) -> DeviceInfo:
 
 
 def contact_device_info(
-    hass: HomeAssistant, entry: ConfigEntry[Any], contact: ConfigSubentry
+    hass: HomeAssistant, entry: TwsmsVoiceConfigEntry, contact: ConfigSubentry
 ) -> DeviceInfo:
     """Return the device of one contact, reached through the account's device."""
     return DeviceInfo(
@@ -58,7 +66,7 @@ class TwsmsVoiceEntity(Entity):
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: ConfigEntry[Any],
+        entry: TwsmsVoiceConfigEntry,
         key: str,
         contact: ConfigSubentry | None = None,
     ) -> None:
@@ -69,3 +77,37 @@ class TwsmsVoiceEntity(Entity):
         else:
             self._attr_unique_id = f"{entry.entry_id}_{contact.subentry_id}_{key}"
             self._attr_device_info = contact_device_info(hass, entry, contact)
+
+
+@callback
+def async_add_contact_entities(
+    hass: HomeAssistant,
+    entry: TwsmsVoiceConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    build: Callable[[ConfigSubentry], Iterable[Entity]],
+) -> None:
+    """Add each contact's entities, now and whenever a contact is added.
+
+    A new contact needs no reload (a reload would not disturb calls, but it is not
+    needed either); a removed contact's entities go with its subentry.
+    """
+    added: set[str] = set()
+
+    @callback
+    def add_new_contacts() -> None:
+        for contact in contacts(entry):
+            if contact.subentry_id not in added:
+                added.add(contact.subentry_id)
+                async_add_entities(
+                    build(contact), config_subentry_id=contact.subentry_id
+                )
+
+    @callback
+    def entry_changed(change: ConfigEntryChange, changed: ConfigEntry[Any]) -> None:
+        if change is ConfigEntryChange.UPDATED and changed.entry_id == entry.entry_id:
+            add_new_contacts()
+
+    add_new_contacts()
+    entry.async_on_unload(
+        async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, entry_changed)
+    )

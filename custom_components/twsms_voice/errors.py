@@ -10,6 +10,7 @@ from .twsms import (
     TwsmsAuthenticationError,
     TwsmsConnectionError,
     TwsmsError,
+    TwsmsHttpError,
     TwsmsInsufficientPointsError,
     TwsmsInvalidRequestError,
     TwsmsIpNotAllowedError,
@@ -44,6 +45,7 @@ _ACCOUNT_KEYS: tuple[tuple[type[TwsmsError], str], ...] = (
     (TwsmsInsufficientPointsError, "insufficient_points"),
     (TwsmsProviderError, "provider_error"),
     (TwsmsConnectionError, "connection_failed"),
+    (TwsmsHttpError, "http_error"),
     (TwsmsMalformedReplyError, "unexpected_reply"),
 )
 

@@ -1,7 +1,9 @@
 """Waiting for outcomes, retrying unanswered numbers, and calling one after another.
 
 Used by ``twsms_voice.call`` when it is asked to wait, to retry, or to work down a list
-of people until somebody answers.
+of people until somebody answers. Each step first waits for its call to be placed:
+a provider that refuses for a moment (HTTP 500) delays the step, it does not skip
+the person. Both waits together take at most ``wait_timeout``.
 """
 
 from __future__ import annotations
@@ -9,13 +11,18 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from homeassistant.core import Context, HomeAssistant
+from homeassistant.util import dt as dt_util
 
 from .call_record import CallState
 from .calls import CallResult, CallTarget
-from .placer import CallPlacer
-from .tracker import async_sleep
+from .const import PRIORITY_NORMAL
+from .timing import async_sleep
+
+if TYPE_CHECKING:
+    from .account import TwsmsAccount
 
 RETRY_ON = frozenset({CallState.NO_ANSWER, CallState.BUSY})
 
@@ -29,7 +36,7 @@ class CallMode(StrEnum):
 
 async def async_call_until_settled(
     hass: HomeAssistant,
-    placer: CallPlacer,
+    account: TwsmsAccount,
     target: CallTarget,
     message: str,
     voice_url: str | None,
@@ -38,20 +45,32 @@ async def async_call_until_settled(
     retry_delay: float,
     wait_timeout: float,
     context: Context | None = None,
+    priority: str = PRIORITY_NORMAL,
 ) -> CallResult:
     """Call ``target``, wait for the outcome, and call again on no answer or busy."""
-    points = attempt = 0
+    points = attempts = calls = 0
     while True:
-        attempt += 1
-        result = await placer.async_call_one(
-            target, message, voice_url, repeat=attempt > 1, context=context
+        calls += 1
+        started = dt_util.utcnow()
+        (ticket,) = await account.placer.async_submit(
+            [target],
+            message,
+            voice_url,
+            context=context,
+            priority=priority,
+            repeat=calls > 1,
         )
+        result = await ticket.async_result(hass, wait_timeout)
         points += result.points
-        if result.sent is None:  # refused, queued, or suppressed as a duplicate
-            return replace(result, attempts=attempt, points=points)
-        outcome = await placer.tracker.async_wait(result.sent.msgid, wait_timeout)
-        result = replace(result, outcome=outcome, attempts=attempt, points=points)
-        if outcome not in RETRY_ON or attempt > retries:
+        attempts += result.attempts
+        if result.sent is None:  # refused, suppressed, or still not placed
+            return replace(result, attempts=attempts, points=points)
+        waited = (dt_util.utcnow() - started).total_seconds()
+        outcome = await account.tracker.async_wait(
+            result.sent.msgid, max(wait_timeout - waited, 0)
+        )
+        result = replace(result, outcome=outcome, attempts=attempts, points=points)
+        if outcome not in RETRY_ON or calls > retries:
             return result
         if retry_delay:
             await async_sleep(hass, retry_delay)
@@ -59,7 +78,7 @@ async def async_call_until_settled(
 
 async def async_escalate(
     hass: HomeAssistant,
-    placer: CallPlacer,
+    account: TwsmsAccount,
     targets: list[CallTarget],
     message: str,
     voice_url: str | None,
@@ -69,13 +88,14 @@ async def async_escalate(
     retry_delay: float,
     wait_timeout: float,
     context: Context | None = None,
+    priority: str = PRIORITY_NORMAL,
 ) -> list[CallResult]:
     """Call the targets as ``mode`` says, waiting for each outcome."""
 
     async def follow(target: CallTarget) -> CallResult:
         return await async_call_until_settled(
             hass,
-            placer,
+            account,
             target,
             message,
             voice_url,
@@ -83,6 +103,7 @@ async def async_escalate(
             retry_delay=retry_delay,
             wait_timeout=wait_timeout,
             context=context,
+            priority=priority,
         )
 
     if mode is CallMode.PARALLEL:

@@ -1,40 +1,87 @@
 """Notify platform: ``notify.twsms_voice`` and one notify entity per contact.
 
 The legacy service is what existing automations call (``message``, ``title``,
-``target``, ``data``); the entities serve ``notify.send_message``.
+``target``, ``data``); the entities serve ``notify.send_message``. Both return as
+soon as the calls are stored in the queue: a notification is fire-and-forget, and an
+automation must not wait a minute for a slow provider. What became of each call
+shows on the sensors and in the ``twsms_voice_call_finished`` event.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import Any, override
 
 import voluptuous as vol
 
-from homeassistant.components.notify import NotifyEntity
-from homeassistant.components.notify.const import (
+from homeassistant.components.notify import (
     ATTR_DATA,
     ATTR_TARGET,
     ATTR_TITLE,
+    BaseNotificationService,
+    NotifyEntity,
     NotifyEntityFeature,
 )
-from homeassistant.components.notify.legacy import BaseNotificationService
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
-from homeassistant.core import Context, HomeAssistant, ServiceCall
+from homeassistant.const import CONF_NAME, Platform
+from homeassistant.core import Context, HomeAssistant, ServiceCall, callback
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.discovery import async_load_platform
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import ConfigType, DiscoveryInfoType
+from homeassistant.util import slugify
+from homeassistant.util.hass_dict import HassKey
 
 from .calls import contact_target, raise_for_failures, resolve_targets, spoken_text
-from .const import CONF_VOICE_URL, DOMAIN, SUBENTRY_CONTACT
-from .data import TwsmsVoiceConfigEntry
-from .entity import TwsmsVoiceEntity
+from .const import (
+    CONF_PRIORITY,
+    CONF_VOICE_URL,
+    DOMAIN,
+    LOGGER,
+    PRIORITIES,
+    PRIORITY_NORMAL,
+)
+from .entity import TwsmsVoiceEntity, async_add_contact_entities
 from .services import CALL_SETTINGS_SCHEMA
+from .typedefs import TwsmsVoiceConfigEntry
 
 PARALLEL_UPDATES = 0
 
+# Home Assistant's configuration, which loading a legacy notify platform needs.
+HASS_CONFIG: HassKey[ConfigType] = HassKey(f"{DOMAIN}_hass_config")
 DATA_SCHEMA = vol.Schema(CALL_SETTINGS_SCHEMA)
+_KNOWN_DATA = frozenset(str(key) for key in CALL_SETTINGS_SCHEMA)
 _CALLER: ContextVar[Context | None] = ContextVar(f"{DOMAIN}_caller", default=None)
+
+
+@callback
+def async_load_legacy_service(
+    hass: HomeAssistant, entry: TwsmsVoiceConfigEntry
+) -> None:
+    """Set up the entry's legacy notify service.
+
+    The oldest account keeps the domain's name (``notify.twsms_voice``); others are
+    named after their title.
+    """
+    oldest = min(
+        hass.config_entries.async_entries(DOMAIN), key=lambda other: other.created_at
+    )
+    name = (
+        DOMAIN
+        if oldest.entry_id == entry.entry_id
+        else f"{DOMAIN}_{slugify(entry.title)}"
+    )
+    hass.async_create_task(
+        async_load_platform(
+            hass,
+            Platform.NOTIFY,
+            DOMAIN,
+            {CONF_NAME: name, "entry_id": entry.entry_id},
+            hass.data[HASS_CONFIG],
+        ),
+        eager_start=True,
+    )
 
 
 async def async_get_service(
@@ -58,6 +105,35 @@ async def async_get_service(
     return service
 
 
+def _call_settings(data: Any) -> dict[str, Any]:
+    """Validate the settings in ``data`` that concern a call; ignore the others.
+
+    A notify group hands every member the same ``data`` (``push:`` for the mobile
+    app, say): keys meant for other services must not stop the call.
+    """
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_data",
+            translation_placeholders={"error": "data must be a mapping"},
+        )
+    ours = {key: value for key, value in data.items() if key in _KNOWN_DATA}
+    if ours.get(CONF_PRIORITY) not in (None, *PRIORITIES):
+        del ours[CONF_PRIORITY]  # the mobile app's `priority: high`, say
+    if ignored := sorted(str(key) for key in data.keys() - ours.keys()):
+        LOGGER.debug("Ignoring notify data not meant for calls: %s", ignored)
+    try:
+        return dict(DATA_SCHEMA(ours))
+    except vol.Invalid as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_data",
+            translation_placeholders={"error": str(err)},
+        ) from err
+
+
 class TwsmsVoiceNotificationService(BaseNotificationService):
     """Call numbers or contacts of one account."""
 
@@ -67,30 +143,31 @@ class TwsmsVoiceNotificationService(BaseNotificationService):
 
     @override
     async def async_send_message(self, message: str = "", **kwargs: Any) -> None:
-        """Call the targets (every contact when there are none)."""
-        try:
-            data = DATA_SCHEMA(kwargs.get(ATTR_DATA) or {})
-        except vol.Invalid as err:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="invalid_data",
-                translation_placeholders={"error": str(err)},
-            ) from err
-        targets = resolve_targets(self._entry, kwargs.get(ATTR_TARGET), data)
-        results = await self._entry.runtime_data.placer.async_call(
+        """Queue a call to each target (every contact when there are none).
+
+        Every valid target is called; invalid ones and calls refused at once
+        (the hourly cap, a setting TwSMS cannot take) fail the action afterwards.
+        """
+        settings = _call_settings(kwargs.get(ATTR_DATA))
+        targets, invalid = resolve_targets(
+            self._entry, kwargs.get(ATTR_TARGET), settings
+        )
+        tickets = await self._entry.runtime_data.placer.async_submit(
             targets,
             spoken_text(message, kwargs.get(ATTR_TITLE)),
-            data.get(CONF_VOICE_URL),
-            _CALLER.get(),
+            settings.get(CONF_VOICE_URL),
+            context=_CALLER.get(),
+            priority=settings.get(CONF_PRIORITY, PRIORITY_NORMAL),
         )
-        raise_for_failures(results)
+        raise_for_failures([ticket.result_so_far() for ticket in tickets], invalid)
 
     @override
     async def _async_notify_message_service(self, service: ServiceCall) -> None:
         """Keep the caller's context, which the base class does not pass on.
 
         The hourly cap names the automation that called. Should Home Assistant
-        rename this method, calls still work; the cap then names no automation.
+        rename this method, calls still work and the cap names no automation; a
+        test fails first.
         """
         token = _CALLER.set(service.context)
         try:
@@ -105,12 +182,12 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add a notify entity for each contact."""
-    for subentry_id, subentry in entry.subentries.items():
-        if subentry.subentry_type == SUBENTRY_CONTACT:
-            async_add_entities(
-                [TwsmsVoiceContactEntity(hass, entry, subentry)],
-                config_subentry_id=subentry_id,
-            )
+    async_add_contact_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda contact: [TwsmsVoiceContactEntity(hass, entry, contact)],
+    )
 
 
 class TwsmsVoiceContactEntity(TwsmsVoiceEntity, NotifyEntity):
@@ -133,8 +210,8 @@ class TwsmsVoiceContactEntity(TwsmsVoiceEntity, NotifyEntity):
 
     @override
     async def async_send_message(self, message: str, title: str | None = None) -> None:
-        """Call the contact and read the title, then the message."""
-        results = await self._entry.runtime_data.placer.async_call(
+        """Queue a call to the contact that reads the title, then the message."""
+        tickets = await self._entry.runtime_data.placer.async_submit(
             [self._target], spoken_text(message, title), context=self._context
         )
-        raise_for_failures(results)
+        raise_for_failures([ticket.result_so_far() for ticket in tickets], [])

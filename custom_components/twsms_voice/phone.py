@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from .twsms import mask_phone
+
+__all__ = ["mask_phone", "normalize_phone", "same_number"]
+
 _SEPARATORS = re.compile(r"[\s\-().]")
 _TAIWAN_MOBILE = re.compile(r"09[0-9]{8}")
 _TAIWAN_LANDLINE = re.compile(r"0[2-8][0-9]{7,8}")
@@ -32,8 +36,12 @@ def normalize_phone(raw: str) -> str | None:
     return None
 
 
-def mask_phone(phone: str) -> str:
-    """Hide the middle of a number, for diagnostics and sensor attributes."""
-    if len(phone) <= 6:
-        return "*" * len(phone)
-    return f"{phone[:4]}{'*' * (len(phone) - 7)}{phone[-3:]}"
+def same_number(dialled: str, reported: str) -> bool:
+    """Tell whether the provider's spelling of a number is the one dialled.
+
+    The provider may write a number its own way (886…, 00886…), so both are
+    normalized first; a report for another number is not about this call.
+    """
+    if reported.isdigit() and not reported.startswith("0"):
+        reported = f"+{reported}"
+    return normalize_phone(reported) == dialled

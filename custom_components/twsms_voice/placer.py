@@ -1,18 +1,22 @@
-"""Placing calls: flood protection in front of the account's queue.
+"""Placing calls: checks and flood protection in front of the account's queue.
 
 Two guards: the same message to the same number within the cooldown is placed once,
-and no more than the hourly cap of calls is placed per account, so that a flapping
-sensor cannot spend a month of points in ten minutes.
+and no more calls than the hourly cap are placed per account, so that a flapping
+sensor cannot spend a month of points in ten minutes. The cap counts calls TwSMS
+accepted, and those on their way (so that a burst cannot overshoot it); a refused
+call does not count. A critical call passes both guards. Both guards are bounded in
+memory, however many calls pass through.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Final
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
@@ -24,82 +28,145 @@ from .const import (
     DEFAULT_COOLDOWN,
     DOMAIN,
     LOGGER,
+    PRIORITY_CRITICAL,
+    PRIORITY_NORMAL,
 )
+from .errors import call_error
 from .phone import mask_phone
-from .queue import CallQueue
-from .repairs import AccountIssues
-from .tracker import CallTracker
+from .queue import QueuedCall
+from .timing import async_wait_for
+from .twsms import TwsmsError
+
+if TYPE_CHECKING:
+    from .account import TwsmsAccount
+
+HOUR: Final = 3600.0
+MAX_CALLS_PER_HOUR: Final = 1000  # the option's upper bound
+COOLDOWN_REMEMBERED: Final = 10_000  # the most (number, message) pairs remembered
+STEP: Final = 50  # targets handled per step of the event loop
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallTicket:
+    """A call handed to the placer: its result now, or once it is placed or failed."""
+
+    target: CallTarget
+    settled: asyncio.Future[CallResult]
+    queued: QueuedCall | None = None
+
+    def result_so_far(self) -> CallResult:
+        """Return the result if the call has ended already, else ``queued``."""
+        if self.settled.done():
+            return self.settled.result()
+        return CallResult(target=self.target, queued=True)
+
+    async def async_result(self, hass: HomeAssistant, timeout: float) -> CallResult:
+        """Wait up to ``timeout`` s for the call to be placed or to fail.
+
+        A call not placed by then is ``queued``: it goes on being tried. Cancelling
+        the wait (an automation stopped) does not touch the call.
+        """
+        pending = CallResult(target=self.target, queued=True)
+        result = await async_wait_for(hass, self.settled, timeout, pending)
+        if result is pending and self.queued is not None:
+            return CallResult(
+                target=self.target,
+                queued=True,
+                error=self.queued.last_exception,
+                attempts=self.queued.attempts,
+            )
+        return result
 
 
 class CallPlacer:
-    """Place calls for one account, suppressing repeats within the cooldown.
+    """Place calls for one account, suppressing repeats and keeping the hourly cap."""
 
-    The queue delivers each call; the tracker follows it to its outcome.
-    """
-
-    def __init__(
-        self,
-        hass: HomeAssistant,
-        entry: ConfigEntry[Any],
-        queue: CallQueue,
-        tracker: CallTracker,
-        issues: AccountIssues,
-    ) -> None:
-        """Bind to the entry whose options hold the cooldown and the cap."""
+    def __init__(self, hass: HomeAssistant, account: TwsmsAccount) -> None:
+        """Serve one account; the cap and the cooldown are read from its options."""
         self._hass = hass
-        self._entry = entry
-        self.queue = queue
-        self.tracker = tracker
-        self._issues = issues
-        self._last_placed: dict[tuple[str, str], float] = {}
-        self._placed_within_the_hour: deque[float] = deque()
+        self._account = account
+        self._recent: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._accepted: deque[float] = deque(maxlen=MAX_CALLS_PER_HOUR)
+        self._on_their_way = 0
         self.suppressed_calls = 0
         self.capped_calls = 0
 
-    async def async_call(
+    async def async_submit(
         self,
         targets: list[CallTarget],
         message: str,
         voice_url: str | None = None,
+        *,
         context: Context | None = None,
-    ) -> list[CallResult]:
-        """Call every target at once; one failing number does not stop the others."""
-        return list(
-            await asyncio.gather(
-                *(
-                    self.async_call_one(target, message, voice_url, context=context)
-                    for target in targets
-                )
-            )
-        )
+        priority: str = PRIORITY_NORMAL,
+        repeat: bool = False,
+    ) -> list[CallTicket]:
+        """Check and guard each call, and queue those that pass; return at once.
 
-    async def async_call_one(
+        The calls are stored when this returns; the tickets tell what became of
+        each. ``repeat`` (a retry of an unanswered call) passes the cooldown.
+        """
+        tickets: list[CallTicket] = []
+        passed: list[CallTarget] = []
+        capped = self.capped_calls
+        for index, target in enumerate(targets):
+            if index and not index % STEP:
+                await asyncio.sleep(0)  # a long list must not hold the event loop
+            refusal = self._refusal(target, message, voice_url, priority, repeat)
+            if refusal is None:
+                passed.append(target)
+            else:
+                tickets.append(self._settled_ticket(refusal))
+        self._update_cap_issue(context, capped_now=self.capped_calls > capped)
+        if not passed:
+            return tickets
+        calls = self._account.queue.add(passed, message, voice_url)
+        for call in calls:
+            key = _cooldown_key(call.target, message, voice_url)
+            call.settled.add_done_callback(self._when_settled(key, priority))
+            tickets.append(
+                CallTicket(target=call.target, settled=call.settled, queued=call)
+            )
+        await self._account.queue.async_send(calls)
+        return tickets
+
+    def _settled_ticket(self, result: CallResult) -> CallTicket:
+        settled: asyncio.Future[CallResult] = self._hass.loop.create_future()
+        settled.set_result(result)
+        return CallTicket(target=result.target, settled=settled)
+
+    def _refusal(
         self,
         target: CallTarget,
         message: str,
         voice_url: str | None,
-        *,
-        repeat: bool = False,
-        context: Context | None = None,
-    ) -> CallResult:
-        """Place one call; ``repeat`` (a retry) is exempt from the cooldown."""
-        key = (target.phone, voice_url or message)
-        now = time.monotonic()
-        cooldown = self._entry.options.get(CONF_COOLDOWN, DEFAULT_COOLDOWN)
-        self._last_placed = {
-            placed: at
-            for placed, at in self._last_placed.items()
-            if now - at < cooldown
-        }
-        if key in self._last_placed and not repeat:
+        priority: str,
+        repeat: bool,
+    ) -> CallResult | None:
+        """Return why the call is not placed, or None to place it."""
+        try:
+            self._account.client.check_send(
+                target.phone,
+                message,
+                speech=target.speech,
+                voice_url=voice_url,
+                response_url=self._account.response_url,
+            )
+        except TwsmsError as err:
+            return CallResult(target=target, error=call_error(err, target.phone))
+        if priority == PRIORITY_CRITICAL:
+            self._remember(target, message, voice_url)
+            return None
+        if self._in_cooldown(target, message, voice_url) and not repeat:
             self.suppressed_calls += 1
             LOGGER.info(
                 "Not calling %s again: same message within %s s",
                 mask_phone(target.phone),
-                cooldown,
+                self._cooldown,
             )
             return CallResult(target=target, suppressed=True)
-        if self._over_the_cap(now, context):
+        if self._calls_this_hour() + 1 > self._cap:
+            self.capped_calls += 1
             return CallResult(
                 target=target,
                 error=HomeAssistantError(
@@ -108,29 +175,79 @@ class CallPlacer:
                     translation_placeholders={"phone": target.phone},
                 ),
             )
-        self._last_placed[key] = now
-        self._placed_within_the_hour.append(now)
-        result = await self.queue.async_submit(target, message, voice_url)
-        if result.error is not None and not result.queued:
-            del self._last_placed[key]  # refused: trying again at once is allowed
-        return result
+        self._remember(target, message, voice_url)
+        self._on_their_way += 1  # until the queue settles it
+        return None
 
-    def _over_the_cap(self, now: float, context: Context | None) -> bool:
-        """Count the hour's calls; at the cap, refuse and tell the user who called."""
-        cap = self._entry.options.get(CONF_CALLS_PER_HOUR, DEFAULT_CALLS_PER_HOUR)
-        while (
-            self._placed_within_the_hour
-            and now - self._placed_within_the_hour[0] >= 3600
-        ):
-            self._placed_within_the_hour.popleft()
-        if len(self._placed_within_the_hour) < cap:
-            self._issues.async_clear_call_cap()
-            return False
-        self.capped_calls += 1
-        caller = _caller(self._hass, context)
-        LOGGER.warning("Call cap of %s per hour reached; not calling (%s)", cap, caller)
-        self._issues.async_call_cap_reached(cap, caller)
-        return True
+    @property
+    def _cooldown(self) -> float:
+        return float(self._account.entry.options.get(CONF_COOLDOWN, DEFAULT_COOLDOWN))
+
+    @property
+    def _cap(self) -> int:
+        return int(
+            self._account.entry.options.get(CONF_CALLS_PER_HOUR, DEFAULT_CALLS_PER_HOUR)
+        )
+
+    def _in_cooldown(
+        self, target: CallTarget, message: str, voice_url: str | None
+    ) -> bool:
+        """Tell whether the same call was placed within the cooldown."""
+        oldest = time.monotonic() - self._cooldown
+        while self._recent and next(iter(self._recent.values())) < oldest:
+            self._recent.popitem(last=False)
+        return _cooldown_key(target, message, voice_url) in self._recent
+
+    def _remember(
+        self, target: CallTarget, message: str, voice_url: str | None
+    ) -> None:
+        key = _cooldown_key(target, message, voice_url)
+        self._recent[key] = time.monotonic()
+        self._recent.move_to_end(key)
+        if len(self._recent) > COOLDOWN_REMEMBERED:
+            self._recent.popitem(last=False)
+
+    def _calls_this_hour(self) -> int:
+        """Count the calls accepted within the hour and those on their way."""
+        oldest = time.monotonic() - HOUR
+        while self._accepted and self._accepted[0] <= oldest:
+            self._accepted.popleft()
+        return len(self._accepted) + self._on_their_way
+
+    def _when_settled(
+        self, key: tuple[str, str], priority: str
+    ) -> Callable[[asyncio.Future[CallResult]], None]:
+        """Return what to do once a queued call is placed or has failed."""
+
+        def settled(future: asyncio.Future[CallResult]) -> None:
+            # A placed call counts for the hour; a refused one may be tried again.
+            result = future.result()
+            if priority != PRIORITY_CRITICAL:
+                self._on_their_way -= 1
+            if result.sent is not None:
+                self._accepted.append(time.monotonic())
+            elif result.error is not None:
+                self._recent.pop(key, None)
+
+        return settled
+
+    def _update_cap_issue(self, context: Context | None, *, capped_now: bool) -> None:
+        """Raise the cap's repair issue naming who called, or withdraw it."""
+        health = self._account.health
+        if capped_now:
+            caller = _caller(self._hass, context)
+            LOGGER.warning(
+                "Call cap of %s per hour reached; not calling (%s)", self._cap, caller
+            )
+            health.async_call_cap_reached(self._cap, caller)
+        elif self._calls_this_hour() < self._cap:
+            health.async_clear_call_cap()
+
+
+def _cooldown_key(
+    target: CallTarget, message: str, voice_url: str | None
+) -> tuple[str, str]:
+    return (target.phone, voice_url or message)
 
 
 def _caller(hass: HomeAssistant, context: Context | None) -> str:

@@ -1,52 +1,61 @@
-"""A per-account call queue that loses nothing.
+"""A per-account call queue that loses nothing and places each call once.
 
-Every call is stored before any request is made. A call the provider could not take
-because of a passing problem (no connection, a timeout, HTTP 5xx, a reply that makes
-no sense, its own system error -99) stays queued and is tried again with exponential
-backoff and jitter, until it goes through or is older than the maximum age (an alarm
-call an hour late is worse than none); then it is reported as failed. Calls still
-queued when Home Assistant stops are tried again when it starts. Errors no retry can
-fix (a wrong number or setting, the account's password, state or points) end the call
-at once.
+Every call is stored before any request is made. Each attempt is a task of the queue
+of its own, so nothing that happens to the caller (a cancelled automation, a reload
+of the entry) can leave a call half-sent: the attempt ends, and the call is placed,
+queued again or failed, in every case.
+
+A call the provider could not take because of a passing problem (no connection, a
+timeout, HTTP 5xx or 429, a reply that makes no sense, its own system error -99) is
+tried again after 2, 4, 8, 16 and then every 30 s, until it goes through or is older
+than the maximum age (an alarm call an hour late is worse than none); then it is
+reported as failed. While calls wait, one of them is tried every few seconds, and
+the moment any request succeeds every waiting call goes at once: after an outage,
+alarms leave as soon as the provider is back. Calls still queued when Home Assistant
+stops are tried again when it starts. Errors no retry can fix (a wrong number or
+setting, a wrong API URL, the account's password, state or points) end the call at
+once.
 
 The guarantee is at least once: a request whose answer was lost may have been placed,
-and is placed again.
+and is placed again, once.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-import random
-from typing import Any, Final
+from functools import partial
+from typing import TYPE_CHECKING, Any, Final
 from uuid import uuid4
 
-from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_point_in_utc_time
-from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .calls import CallResult, CallTarget
+from .calls import CallResult, CallTarget, speech_from_storage, speech_to_storage
 from .const import DOMAIN, LOGGER
 from .errors import call_error
 from .phone import mask_phone
-from .tracker import CallTracker
 from .twsms import (
-    SpeechSettings,
+    SendResult,
     TwsmsAuthenticationError,
     TwsmsConnectionError,
     TwsmsError,
     TwsmsMalformedReplyError,
     TwsmsProviderError,
-    TwsmsVoiceClient,
-    Voice,
 )
 
-STORAGE_VERSION: Final = 1
-FIRST_RETRY: Final = 5.0  # seconds; doubled for each further attempt
-LONGEST_RETRY: Final = 120.0
+if TYPE_CHECKING:
+    from .account import TwsmsAccount
+
+FIRST_RETRY: Final = 2.0  # seconds; doubled for each further attempt
+LONGEST_RETRY: Final = 30.0
+PROBE_INTERVAL: Final = timedelta(
+    seconds=5
+)  # while calls wait, one is tried this often
 TRANSIENT_ERRORS: Final = (
     TwsmsConnectionError,
     TwsmsMalformedReplyError,
@@ -55,12 +64,11 @@ TRANSIENT_ERRORS: Final = (
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """Return the wait after ``attempts`` failed attempts: doubling, capped, jittered."""
-    ceiling = min(LONGEST_RETRY, FIRST_RETRY * 2 ** (attempts - 1))
-    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # noqa: S311
+    """Return the wait after ``attempts`` failed attempts: doubling, capped."""
+    return timedelta(seconds=min(LONGEST_RETRY, FIRST_RETRY * 2 ** (attempts - 1)))
 
 
-@dataclass(kw_only=True)
+@dataclass(kw_only=True, eq=False)
 class QueuedCall:
     """A call not yet accepted by the provider."""
 
@@ -71,198 +79,327 @@ class QueuedCall:
     created_at: datetime
     next_attempt: datetime
     attempts: int = 0
-    last_error: str | None = None
-    in_flight: bool = False
+    last_error: str | None = None  # what went wrong, with the number masked
+    # Settled once, when the call is placed or has failed; whoever waits, waits here.
+    settled: asyncio.Future[CallResult] = field(repr=False)
+    last_exception: HomeAssistantError | None = field(default=None, repr=False)
 
     def as_storage(self) -> dict[str, Any]:
-        """Return a JSON-friendly copy."""
-        stored = asdict(self)
-        del stored["in_flight"]
-        stored["target"]["speech"]["voice"] = int(self.target.speech.voice)
-        for key in ("created_at", "next_attempt"):
-            stored[key] = stored[key].isoformat()
-        return stored
+        """Return a JSON-friendly copy (by hand: `asdict` is slow on the hot path)."""
+        target = self.target
+        return {
+            "id": self.id,
+            "target": {
+                "phone": target.phone,
+                "contact_id": target.contact_id,
+                "contact": target.contact,
+                "speech": speech_to_storage(target.speech),
+            },
+            "message": self.message,
+            "voice_url": self.voice_url,
+            "created_at": self.created_at.isoformat(),
+            "next_attempt": self.next_attempt.isoformat(),
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+        }
 
     @classmethod
-    def from_storage(cls, stored: dict[str, Any]) -> QueuedCall:
-        """Rebuild a call saved by `as_storage`."""
-        target = stored["target"]
-        speech = target["speech"]
-        return cls(
-            id=stored["id"],
-            target=CallTarget(
-                phone=target["phone"],
-                contact_id=target["contact_id"],
-                contact=target["contact"],
-                speech=SpeechSettings(
-                    voice=Voice(speech["voice"]),
-                    speed=speech["speed"],
-                    volume=speech["volume"],
+    def from_storage(
+        cls, stored: dict[str, Any], settled: asyncio.Future[CallResult]
+    ) -> QueuedCall:
+        """Rebuild a call saved by `as_storage`; raise ValueError if it makes no sense."""
+        try:
+            target = stored["target"]
+            return cls(
+                id=str(stored["id"]),
+                target=CallTarget(
+                    phone=str(target["phone"]),
+                    contact_id=target.get("contact_id"),
+                    contact=target.get("contact"),
+                    speech=speech_from_storage(target["speech"]),
                 ),
-            ),
-            message=stored["message"],
-            voice_url=stored["voice_url"],
-            created_at=dt_util.parse_datetime(
-                stored["created_at"], raise_on_error=True
-            ),
-            next_attempt=dt_util.parse_datetime(
-                stored["next_attempt"], raise_on_error=True
-            ),
-            attempts=stored["attempts"],
-            last_error=stored["last_error"],
-        )
+                message=str(stored["message"]),
+                voice_url=stored.get("voice_url"),
+                created_at=dt_util.parse_datetime(
+                    stored["created_at"], raise_on_error=True
+                ),
+                next_attempt=dt_util.parse_datetime(
+                    stored["next_attempt"], raise_on_error=True
+                ),
+                attempts=int(stored.get("attempts", 0)),
+                last_error=stored.get("last_error"),
+                settled=settled,
+            )
+        except (KeyError, TypeError, AttributeError) as err:
+            raise ValueError(repr(err)) from err
+
+
+def _errors(
+    make: Callable[[str], HomeAssistantError], call: QueuedCall
+) -> tuple[HomeAssistantError, str]:
+    """Return an error for the caller, and its text for storage with the number masked."""
+    phone = call.target.phone
+    return make(phone), str(make(mask_phone(phone)))
 
 
 class CallQueue:
     """Deliver one account's calls to the provider."""
 
-    def __init__(
-        self,
-        hass: HomeAssistant,
-        entry: ConfigEntry[Any],
-        client: TwsmsVoiceClient,
-        tracker: CallTracker,
-        *,
-        response_url: str | None,
-        max_age: timedelta,
-    ) -> None:
-        """Prepare; nothing runs until `async_load`."""
+    def __init__(self, hass: HomeAssistant, account: TwsmsAccount) -> None:
+        """Prepare; nothing runs until `start`."""
         self._hass = hass
-        self._entry = entry
-        self._client = client
-        self._tracker = tracker
-        self.response_url = response_url
-        self._max_age = max_age
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.queue"
-        )
+        self._account = account
         self._calls: dict[str, QueuedCall] = {}
+        self._attempts: dict[str, asyncio.Task[None]] = {}
         self._cancel_timer: CALLBACK_TYPE | None = None
+        self._running = False
+        self._last_attempt_at = dt_util.utcnow()
+        self.max_age = timedelta(minutes=15)
 
     @property
     def queued_calls(self) -> list[QueuedCall]:
-        """Return the calls waiting for another attempt."""
+        """Return the calls not placed yet (waiting, or being tried now)."""
         return list(self._calls.values())
 
-    async def async_load(self) -> None:
-        """Take back the calls a previous run left queued, and try them again."""
-        stored = await self._store.async_load() or {}
-        for saved in stored.get("calls", []):
-            call = QueuedCall.from_storage(saved)
+    def restore(self, stored: list[dict[str, Any]]) -> None:
+        """Take back the calls a previous run left queued."""
+        for saved in stored:
+            try:
+                call = QueuedCall.from_storage(saved, self._hass.loop.create_future())
+            except ValueError as err:
+                LOGGER.warning("Skipping a stored call that cannot be read: %s", err)
+                continue
             self._calls[call.id] = call
+
+    def as_storage(self) -> list[dict[str, Any]]:
+        """Return the queued calls as stored."""
+        return [call.as_storage() for call in self._calls.values()]
+
+    @callback
+    def start(self) -> None:
+        """Try the queued calls as they fall due."""
+        self._running = True
         self._schedule()
 
-    async def async_unload(self) -> None:
-        """Stop retrying; what is queued stays stored for the next start."""
-        if self._cancel_timer:
-            self._cancel_timer()
-            self._cancel_timer = None
-        await self._save()
+    @callback
+    def pause(self) -> None:
+        """Stop trying again; attempts under way end on their own."""
+        self._running = False
+        self._cancel_schedule()
 
-    async def async_remove(self) -> None:
-        """Forget the queue of an account that is deleted."""
-        await self._store.async_remove()
+    async def async_stop(self, timeout: float) -> None:
+        """Let attempts under way end (up to ``timeout`` s), then cancel the rest.
 
-    async def async_submit(
-        self, target: CallTarget, message: str, voice_url: str | None
-    ) -> CallResult:
-        """Store the call, then make the first attempt."""
+        A cancelled attempt leaves its call queued and stored: the provider may or may
+        not have placed it, and it is tried again at the next start.
+        """
+        self.pause()
+        if self._attempts:
+            await asyncio.wait(self._attempts.values(), timeout=timeout)
+        await self._async_cancel_attempts()
+
+    async def async_fail_all(self, error: HomeAssistantError) -> None:
+        """End every call with ``error``, for an account that is deleted."""
+        self.pause()
+        await self._async_cancel_attempts()
+        for call in list(self._calls.values()):
+            self._give_up(call, error, str(error))
+
+    async def _async_cancel_attempts(self) -> None:
+        attempts = list(self._attempts.values())
+        for attempt in attempts:
+            attempt.cancel()
+        await asyncio.gather(*attempts, return_exceptions=True)
+
+    def add(
+        self, targets: list[CallTarget], message: str, voice_url: str | None
+    ) -> list[QueuedCall]:
+        """Queue the calls; `async_send` stores them and makes their first attempts."""
         now = dt_util.utcnow()
-        call = QueuedCall(
-            id=uuid4().hex,
-            target=target,
-            message=message,
-            voice_url=voice_url,
-            created_at=now,
-            next_attempt=now,
-        )
-        self._calls[call.id] = call
-        await self._save()
-        return await self._async_attempt(call)
+        calls = [
+            QueuedCall(
+                id=uuid4().hex,
+                target=target,
+                message=message,
+                voice_url=voice_url,
+                created_at=now,
+                next_attempt=now,
+                settled=self._hass.loop.create_future(),
+            )
+            for target in targets
+        ]
+        for call in calls:
+            self._calls[call.id] = call
+        return calls
 
-    async def _save(self) -> None:
-        await self._store.async_save(
-            {"calls": [call.as_storage() for call in self._calls.values()]}
+    async def async_send(self, calls: list[QueuedCall]) -> None:
+        """Store the calls, then make the first attempt of each.
+
+        Shielded: a caller cancelled while the calls are being stored does not stop
+        them from being sent.
+        """
+        await asyncio.shield(
+            self._hass.async_create_task(
+                self._async_store_and_send(calls), f"{DOMAIN} store calls"
+            )
         )
 
-    async def _async_attempt(self, call: QueuedCall) -> CallResult:
-        """Send one queued call; keep it for later when the problem may pass."""
+    async def _async_store_and_send(self, calls: list[QueuedCall]) -> None:
+        await self._account.store.async_save()
+        for call in calls:
+            if call.id in self._calls:  # not ended meanwhile (an account removed)
+                self._start_attempt(call)
+
+    @callback
+    def retry_now(self) -> None:
+        """Try every waiting call at once: a request just went through."""
+        if len(self._calls) == len(self._attempts):
+            return  # nothing waits
+        now = dt_util.utcnow()
+        for call in self._calls.values():
+            if call.id not in self._attempts:
+                call.next_attempt = min(call.next_attempt, now)
+        self._schedule()
+
+    def _start_attempt(self, call: QueuedCall) -> None:
+        self._last_attempt_at = dt_util.utcnow()
+        self._attempts[call.id] = self._hass.async_create_task(
+            self._async_attempt(call), f"{DOMAIN} call attempt", eager_start=False
+        )
+
+    async def _async_attempt(self, call: QueuedCall) -> None:
+        """Send one queued call; queue it again when the problem may pass."""
         target = call.target
-        call.in_flight = True
         call.attempts += 1
         try:
-            sent = await self._client.send_voice(
-                target.phone,
-                call.message,
-                speech=target.speech,
-                voice_url=call.voice_url,
-                response_url=self.response_url,
-            )
+            try:
+                sent = await self._account.client.send_voice(
+                    target.phone,
+                    call.message,
+                    speech=target.speech,
+                    voice_url=call.voice_url,
+                    response_url=self._account.response_url,
+                )
+            finally:  # whatever ends the attempt, even a cancellation
+                del self._attempts[call.id]
         except TwsmsError as err:
-            error = call_error(err, target.phone)
-            now = dt_util.utcnow()
-            if isinstance(err, TRANSIENT_ERRORS):
-                if now - call.created_at < self._max_age:
-                    call.last_error = str(error)
-                    call.next_attempt = now + retry_delay(call.attempts)
-                    call.in_flight = False
-                    LOGGER.warning(
-                        "Call to %s not placed (attempt %s), trying again: %s",
-                        mask_phone(target.phone),
-                        call.attempts,
-                        error,
-                    )
-                    await self._save()
-                    self._schedule()
-                    return CallResult(target=target, error=error, queued=True)
-            elif isinstance(err, TwsmsAuthenticationError):
-                self._entry.async_start_reauth(self._hass)
-            await self._async_give_up(call, error)
-            return CallResult(target=target, error=error)
+            self._attempt_failed(call, err)
+        except Exception:  # noqa: BLE001 - a bug here must not end the call's delivery
+            LOGGER.exception("Unexpected error calling %s", mask_phone(target.phone))
+            self._retry_later(call, "unexpected error", None)
+        else:
+            self._placed(call, sent)
+
+    def _attempt_failed(self, call: QueuedCall, err: TwsmsError) -> None:
+        error, masked = _errors(lambda phone: call_error(err, phone), call)
+        if isinstance(err, TRANSIENT_ERRORS):
+            if not self._expired(call, dt_util.utcnow()):
+                self._retry_later(call, masked, error)
+                return
+            error, masked = _errors(
+                lambda phone: self._expired_error(call, phone), call
+            )
+        elif isinstance(err, TwsmsAuthenticationError):
+            self._account.entry.async_start_reauth(self._hass)
+        self._give_up(call, error, masked)
+
+    def _retry_later(
+        self, call: QueuedCall, reason: str, error: HomeAssistantError | None
+    ) -> None:
+        call.last_error = reason
+        call.last_exception = error
+        call.next_attempt = dt_util.utcnow() + retry_delay(call.attempts)
+        LOGGER.debug(
+            "Call to %s not placed (attempt %s), trying again: %s",
+            mask_phone(call.target.phone),
+            call.attempts,
+            reason,
+        )
+        self._account.store.schedule_save()
+        self._schedule()
+
+    def _placed(self, call: QueuedCall, sent: SendResult) -> None:
+        # Forgotten here and followed by the tracker in one step: one write holds both.
         del self._calls[call.id]
-        await self._save()
-        LOGGER.debug("Called %s: msgid %s", mask_phone(target.phone), sent.msgid)
-        self._tracker.async_call_placed(target, sent)
-        return CallResult(target=target, sent=sent, points=sent.points)
+        self._account.tracker.call_placed(call.target, sent, call.message)
+        LOGGER.debug("Called %s: msgid %s", mask_phone(call.target.phone), sent.msgid)
+        self._settle(
+            call,
+            CallResult(
+                target=call.target,
+                sent=sent,
+                points=sent.points,
+                attempts=call.attempts,
+            ),
+        )
 
-    async def _async_give_up(self, call: QueuedCall, error: HomeAssistantError) -> None:
+    def _give_up(
+        self, call: QueuedCall, error: HomeAssistantError, masked: str
+    ) -> None:
         self._calls.pop(call.id, None)
-        await self._save()
-        self._tracker.async_call_failed(call.target, str(error))
+        self._account.tracker.call_failed(call.target, str(error), masked)
+        self._settle(
+            call, CallResult(target=call.target, error=error, attempts=call.attempts)
+        )
 
-    def _schedule(self) -> None:
-        """Set the one timer for the next retry; none while nothing is queued."""
+    @staticmethod
+    def _settle(call: QueuedCall, result: CallResult) -> None:
+        if not call.settled.done():
+            call.settled.set_result(result)
+
+    def _expired(self, call: QueuedCall, now: datetime) -> bool:
+        return now - call.created_at >= self.max_age
+
+    def _expired_error(self, call: QueuedCall, phone: str) -> HomeAssistantError:
+        return HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="call_expired",
+            translation_placeholders={
+                "phone": phone,
+                "minutes": str(round(self.max_age.total_seconds() / 60)),
+                "error": call.last_error or "",
+            },
+        )
+
+    def _cancel_schedule(self) -> None:
         if self._cancel_timer:
             self._cancel_timer()
             self._cancel_timer = None
-        waiting = [
-            call.next_attempt for call in self._calls.values() if not call.in_flight
-        ]
-        if waiting:
-            self._cancel_timer = async_track_point_in_utc_time(
-                self._hass, self._async_retry_due, min(waiting)
-            )
 
-    async def _async_retry_due(self, _: datetime) -> None:
-        """Try every due call again, one after another; drop those too old."""
+    def _schedule(self) -> None:
+        """Set the one timer for the next attempt; none while nothing waits."""
+        self._cancel_schedule()
+        waiting = [
+            call.next_attempt
+            for call in self._calls.values()
+            if call.id not in self._attempts
+        ]
+        if not self._running or not waiting:
+            return
+        due = min(*waiting, self._last_attempt_at + PROBE_INTERVAL)
+        self._cancel_timer = async_track_point_in_utc_time(
+            self._hass, self._async_attempt_due, due
+        )
+
+    @callback
+    def _async_attempt_due(self, _: datetime) -> None:
+        """Try every due call again at once; end those too old.
+
+        With none due, the call waiting longest is tried anyway (a probe): when it
+        goes through, `retry_now` sends all the others.
+        """
         self._cancel_timer = None
         now = dt_util.utcnow()
-        for call in list(self._calls.values()):
-            if call.in_flight or call.next_attempt > now:
-                continue
-            if now - call.created_at >= self._max_age:
-                await self._async_give_up(
-                    call,
-                    HomeAssistantError(
-                        translation_domain=DOMAIN,
-                        translation_key="call_expired",
-                        translation_placeholders={
-                            "phone": call.target.phone,
-                            "minutes": str(round(self._max_age.total_seconds() / 60)),
-                            "error": call.last_error or "",
-                        },
-                    ),
-                )
-                continue
-            await self._async_attempt(call)
+        waiting = [
+            call for call in self._calls.values() if call.id not in self._attempts
+        ]
+        due = [call for call in waiting if call.next_attempt <= now]
+        if not due and waiting:
+            due = [min(waiting, key=lambda call: call.next_attempt)]
+        for call in due:
+            if self._expired(call, now):
+                error, masked = _errors(partial(self._expired_error, call), call)
+                self._give_up(call, error, masked)
+            else:
+                self._start_attempt(call)
         self._schedule()

@@ -1,120 +1,73 @@
-"""Repair issues for account problems the user must fix outside Home Assistant.
+"""Fix flows for repair issues (the issues themselves are raised in `health.py`).
 
-Each issue is raised when the provider says so and removed by the next request that
-shows the account works again. A wrong password is not an issue here: it starts the
-re-authentication flow instead.
+Only the hourly cap can be fixed from Home Assistant: its flow changes the cap. The
+account's other issues are for the TwSMS website and go away by themselves.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
-from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
+import voluptuous as vol
 
-from .const import DOMAIN
-from .twsms import (
-    TwsmsAccountDisabledError,
-    TwsmsConnectionError,
-    TwsmsError,
-    TwsmsInsufficientPointsError,
-    TwsmsInvalidRequestError,
-    TwsmsIpNotAllowedError,
-    TwsmsProviderError,
+from homeassistant.components.repairs import (
+    ConfirmRepairFlow,
+    RepairsFlow,
+    RepairsFlowResult,
 )
+from homeassistant.core import HomeAssistant
 
-ISSUE_IP_NOT_ALLOWED: Final = "ip_not_allowed"
-ISSUE_INSUFFICIENT_POINTS: Final = "insufficient_points"
-ISSUE_ACCOUNT_DISABLED: Final = "account_disabled"
-ISSUE_PROVIDER_ERRORS: Final = "provider_errors"
-ISSUE_CALL_CAP_REACHED: Final = "call_cap_reached"
-PROVIDER_ERRORS_THRESHOLD: Final = 3  # system errors in a row before telling the user
-_ACCOUNT_ISSUES: Final = (
-    (TwsmsIpNotAllowedError, ISSUE_IP_NOT_ALLOWED),
-    (TwsmsInsufficientPointsError, ISSUE_INSUFFICIENT_POINTS),
-    (TwsmsAccountDisabledError, ISSUE_ACCOUNT_DISABLED),
-)
-ALL_ISSUES: Final = (
-    *(issue for _, issue in _ACCOUNT_ISSUES),
-    ISSUE_PROVIDER_ERRORS,
-    ISSUE_CALL_CAP_REACHED,
-)
+from .config_flow import CALLS_PER_HOUR_SELECTOR
+from .const import CONF_CALLS_PER_HOUR, DEFAULT_CALLS_PER_HOUR
+from .health import ISSUE_CALL_CAP_REACHED
+from .typedefs import TwsmsVoiceConfigEntry
 
 
-class AccountIssues:
-    """Raise and clear an account's repair issues from how requests end."""
+class CallCapRepairFlow(RepairsFlow):
+    """Change the hourly cap of the account whose calls it refused."""
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:
-        """Watch one account."""
-        self._hass = hass
+    def __init__(self, entry: TwsmsVoiceConfigEntry) -> None:
+        """Fix one account's cap."""
         self._entry = entry
-        self._provider_errors_in_a_row = 0
 
-    @callback
-    def on_reply(self, error: TwsmsError | None) -> None:
-        """Take one request's end: None when it succeeded, else its error."""
-        if isinstance(error, TwsmsConnectionError):
-            return  # says nothing about the account
-        if isinstance(error, TwsmsProviderError):
-            self._provider_errors_in_a_row += 1
-            if self._provider_errors_in_a_row >= PROVIDER_ERRORS_THRESHOLD:
-                self._create(ISSUE_PROVIDER_ERRORS, ir.IssueSeverity.WARNING)
-            return
-        for kind, issue_id in _ACCOUNT_ISSUES:
-            if isinstance(error, kind):
-                self._create(issue_id, ir.IssueSeverity.ERROR)
-                return
-        if error is None or isinstance(error, TwsmsInvalidRequestError):
-            # The provider accepted the account (a rejected parameter proves it too).
-            self._provider_errors_in_a_row = 0
-            for issue_id in ALL_ISSUES:
-                if issue_id != ISSUE_CALL_CAP_REACHED:  # that one is about the cap
-                    self._delete(issue_id)
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        """Start with the form (the flow starts with the issue's data, not input)."""
+        return await self.async_step_cap()
 
-    @callback
-    def async_clear(self) -> None:
-        """Remove every issue of this account."""
-        for issue_id in ALL_ISSUES:
-            self._delete(issue_id)
-
-    @callback
-    def async_call_cap_reached(self, cap: int, caller: str) -> None:
-        """Say that calls are being refused, and which automation asked for them."""
-        self._create(
-            ISSUE_CALL_CAP_REACHED,
-            ir.IssueSeverity.WARNING,
-            {"cap": str(cap), "caller": caller},
+    async def async_step_cap(
+        self, user_input: dict[str, Any] | None = None
+    ) -> RepairsFlowResult:
+        """Ask for the new cap; it applies to the next call, without a reload."""
+        if user_input is not None:
+            self.hass.config_entries.async_update_entry(
+                self._entry,
+                options={
+                    **self._entry.options,
+                    CONF_CALLS_PER_HOUR: int(user_input[CONF_CALLS_PER_HOUR]),
+                },
+            )
+            return self.async_create_entry(data={})
+        cap = self._entry.options.get(CONF_CALLS_PER_HOUR, DEFAULT_CALLS_PER_HOUR)
+        return self.async_show_form(
+            step_id="cap",
+            data_schema=self.add_suggested_values_to_schema(
+                vol.Schema(
+                    {vol.Required(CONF_CALLS_PER_HOUR): CALLS_PER_HOUR_SELECTOR}
+                ),
+                {CONF_CALLS_PER_HOUR: cap},
+            ),
+            description_placeholders={"account": self._entry.title},
         )
 
-    @callback
-    def async_clear_call_cap(self) -> None:
-        """Withdraw the cap issue: calls are allowed again."""
-        self._delete(ISSUE_CALL_CAP_REACHED)
 
-    def _create(
-        self,
-        issue_id: str,
-        severity: ir.IssueSeverity,
-        placeholders: dict[str, str] | None = None,
-    ) -> None:
-        ir.async_create_issue(
-            self._hass,
-            DOMAIN,
-            issue_id,
-            is_fixable=False,
-            severity=severity,
-            translation_key=issue_id,
-            translation_placeholders={"account": self._entry.title}
-            | (placeholders or {}),
-            data={"entry_id": self._entry.entry_id},
-        )
-
-    def _delete(self, issue_id: str) -> None:
-        """Remove the issue if it is this account's (several may share the domain)."""
-        issue = ir.async_get(self._hass).async_get_issue(DOMAIN, issue_id)
-        if (
-            issue is not None
-            and (issue.data or {}).get("entry_id") == self._entry.entry_id
-        ):
-            ir.async_delete_issue(self._hass, DOMAIN, issue_id)
+async def async_create_fix_flow(
+    hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
+) -> RepairsFlow:
+    """Return the fix flow of an issue."""
+    entry_id = str((data or {}).get("entry_id"))
+    entry: TwsmsVoiceConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
+    if issue_id.startswith(ISSUE_CALL_CAP_REACHED) and entry is not None:
+        return CallCapRepairFlow(entry)
+    return ConfirmRepairFlow()

@@ -17,10 +17,9 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .call_record import CallState, TrackedCall
-from .const import SUBENTRY_CONTACT
-from .data import TwsmsVoiceConfigEntry
-from .entity import TwsmsVoiceEntity
+from .entity import TwsmsVoiceEntity, async_add_contact_entities
 from .tracker import CallTracker
+from .typedefs import TwsmsVoiceConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -62,12 +61,12 @@ async def async_setup_entry(
         TwsmsVoiceSensor(hass, entry, description)
         for description in (LAST_CALL, POINTS_USED)
     )
-    for subentry_id, subentry in entry.subentries.items():
-        if subentry.subentry_type == SUBENTRY_CONTACT:
-            async_add_entities(
-                [TwsmsVoiceSensor(hass, entry, LAST_CALL, subentry)],
-                config_subentry_id=subentry_id,
-            )
+    async_add_contact_entities(
+        hass,
+        entry,
+        async_add_entities,
+        lambda contact: [TwsmsVoiceSensor(hass, entry, LAST_CALL, contact)],
+    )
 
 
 class TwsmsVoiceSensor(TwsmsVoiceEntity, SensorEntity):
@@ -85,7 +84,7 @@ class TwsmsVoiceSensor(TwsmsVoiceEntity, SensorEntity):
         """Follow the account's tracker, for the account or for one contact."""
         super().__init__(hass, entry, description.key, contact)
         self.entity_description = description
-        self._tracker = entry.runtime_data.placer.tracker
+        self._tracker = entry.runtime_data.tracker
         self._contact_id = contact.subentry_id if contact else None
 
     async def async_added_to_hass(self) -> None:

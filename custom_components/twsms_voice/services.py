@@ -1,8 +1,16 @@
-"""The ``twsms_voice.call`` action: call numbers or contacts, get per-number results."""
+"""The ``twsms_voice.call`` action: call numbers or contacts, get per-number results.
+
+Unlike the notify action it waits: until each call is placed (its response needs the
+msgid) or has failed, for at most `PLACEMENT_TIMEOUT`; a call still being tried then
+is reported ``queued`` and goes on. With ``wait``, ``retries`` or the sequential mode
+it follows each call to its outcome. Cancelling the action (an automation stopped)
+never cancels a call.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import Any, Final
 
 import voluptuous as vol
 
@@ -20,10 +28,20 @@ from homeassistant.helpers import config_validation as cv
 
 from .call_record import CallState
 from .calls import raise_for_failures, resolve_targets
-from .const import CONF_SPEED, CONF_VOICE, CONF_VOICE_URL, CONF_VOLUME, DOMAIN, VOICES
-from .data import TwsmsVoiceConfigEntry
+from .const import (
+    CONF_PRIORITY,
+    CONF_SPEED,
+    CONF_VOICE,
+    CONF_VOICE_URL,
+    CONF_VOLUME,
+    DOMAIN,
+    PRIORITIES,
+    PRIORITY_NORMAL,
+    VOICES,
+)
 from .escalation import CallMode, async_escalate
 from .twsms.client import SPEED_RANGE, VOLUME_RANGE
+from .typedefs import TwsmsVoiceConfigEntry
 
 SERVICE_CALL = "call"
 ATTR_TARGET = "target"
@@ -33,6 +51,7 @@ ATTR_WAIT_TIMEOUT = "wait_timeout"
 ATTR_MODE = "mode"
 ATTR_RETRIES = "retries"
 ATTR_RETRY_DELAY = "retry_delay"
+PLACEMENT_TIMEOUT: Final = 30.0  # seconds the action waits for calls to be placed
 
 # Voice settings a single call may override; shared with the notify `data` field.
 CALL_SETTINGS_SCHEMA = {
@@ -44,6 +63,7 @@ CALL_SETTINGS_SCHEMA = {
         vol.Coerce(int), vol.Range(min=VOLUME_RANGE.start, max=VOLUME_RANGE.stop - 1)
     ),
     vol.Optional(CONF_VOICE_URL): cv.url,
+    vol.Optional(CONF_PRIORITY): vol.In(PRIORITIES),
 }
 
 CALL_SCHEMA = vol.Schema(
@@ -101,9 +121,10 @@ async def _async_call(call: ServiceCall) -> ServiceResponse:
     its outcome, and the response says who answered.
     """
     entry = _loaded_entry(call)
-    targets = resolve_targets(entry, call.data[ATTR_TARGET], call.data)
-    placer = entry.runtime_data.placer
+    targets, invalid = resolve_targets(entry, call.data[ATTR_TARGET], call.data)
+    account = entry.runtime_data
     message, voice_url = call.data[ATTR_MESSAGE], call.data.get(CONF_VOICE_URL)
+    priority = call.data.get(CONF_PRIORITY, PRIORITY_NORMAL)
     mode: CallMode = call.data[ATTR_MODE]
     follow = (
         call.data[ATTR_WAIT] or mode is CallMode.SEQUENTIAL or call.data[ATTR_RETRIES]
@@ -111,7 +132,7 @@ async def _async_call(call: ServiceCall) -> ServiceResponse:
     if follow:
         results = await async_escalate(
             call.hass,
-            placer,
+            account,
             targets,
             message,
             voice_url,
@@ -120,13 +141,27 @@ async def _async_call(call: ServiceCall) -> ServiceResponse:
             retry_delay=call.data[ATTR_RETRY_DELAY],
             wait_timeout=call.data[ATTR_WAIT_TIMEOUT],
             context=call.context,
+            priority=priority,
         )
     else:
-        results = await placer.async_call(targets, message, voice_url, call.context)
+        tickets = await account.placer.async_submit(
+            targets, message, voice_url, context=call.context, priority=priority
+        )
+        results = list(
+            await asyncio.gather(
+                *(
+                    ticket.async_result(call.hass, PLACEMENT_TIMEOUT)
+                    for ticket in tickets
+                )
+            )
+        )
     if not call.return_response:
-        raise_for_failures(results)
+        raise_for_failures(results, invalid)
         return None
-    response: dict[str, Any] = {"calls": [result.as_response() for result in results]}
+    response: dict[str, Any] = {
+        "calls": [result.as_response() for result in results],
+        "invalid_targets": invalid,
+    }
     if follow:
         answered = next(
             (result for result in results if result.outcome is CallState.ANSWERED),

@@ -1,93 +1,79 @@
 """Follow every placed call until its outcome is known.
 
-The provider knows a call's outcome only after the call has ended (ringing plus the
-message), and its log lags 2-10 s behind. So the tracker queries a call first after a
-typical ring-and-play time, then less and less often, and gives up after a while with
-``unknown``. A status report on the account's webhook finishes a call at once. While
-nothing is pending no timer runs and no request is made. Pending calls, the last
-outcomes and the points used are stored, so a restart resumes where it stopped.
+The provider knows a call's outcome only after the call has ended (ringing, then the
+message read out), and its log lags 2-10 s behind. So the tracker first asks about a
+call when it has most likely ended: after a typical ring, the time the message takes
+to read (from its length) and the log's lag; then every few seconds, less and less
+often, and gives up after a while with ``unknown``. Due queries go out together,
+paced only by the rate limiter. A status report on the account's webhook finishes a
+call at once. While nothing is pending no timer runs and no request is made.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from datetime import datetime, timedelta
-from typing import Any, Final
+import re
+from typing import TYPE_CHECKING, Any, Final
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers.event import async_call_later, async_track_point_in_utc_time
-from homeassistant.helpers.storage import Store
+from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
 from .call_record import OUTCOME_STATES, CallState, TrackedCall
 from .calls import CallTarget
 from .const import DOMAIN, EVENT_CALL_FINISHED, LOGGER
-from .phone import mask_phone
-from .twsms import (
-    CallOutcome,
-    SendResult,
-    TwsmsAuthenticationError,
-    TwsmsError,
-    TwsmsVoiceClient,
-)
+from .phone import mask_phone, same_number
+from .timing import settle_later
+from .twsms import CallOutcome, SendResult, TwsmsAuthenticationError, TwsmsError
 
-STORAGE_VERSION: Final = 1
-FIRST_POLL: Final = timedelta(seconds=45)  # ringing, the message, the log's lag
+if TYPE_CHECKING:
+    from .account import TwsmsAccount
+
+# First ask when most answered calls have ended and reached the provider's log:
+# ringing until somebody answers (up to ~20 s), then the message, then the log's
+# 2-10 s lag. A call still under way is asked about again after 15 s (by then an
+# unanswered call has stopped ringing), then less and less often.
+FIRST_POLL: Final = timedelta(seconds=25)
 POLL_INTERVALS: Final = tuple(
-    timedelta(seconds=seconds) for seconds in (15, 30, 60, 120)
+    timedelta(seconds=seconds) for seconds in (15, 15, 30, 60, 120)
 )
-SAVE_DELAY: Final = 1.0
+# How fast the provider's voice reads: Chinese characters, and everything else.
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]")
+CJK_PER_SECOND: Final = 4.0
+OTHER_PER_SECOND: Final = 14.0
+RECORDING_SECONDS: Final = 15.0  # a recording's length is not known
 FINISHED_KEPT: Final = timedelta(hours=1)  # how long `async_wait` can find a result
+FINISHED_KEPT_MAX: Final = 1000
 
 
-def _settle_later[T](
-    hass: HomeAssistant, future: asyncio.Future[T], seconds: float, value: T
-) -> CALLBACK_TYPE:
-    """Give ``future`` its ``value`` after ``seconds``, on Home Assistant's clock."""
-
-    @callback  # in the event loop: a plain function would run in the executor
-    def settle(_: datetime) -> None:
-        if not future.done():
-            future.set_result(value)
-
-    return async_call_later(hass, seconds, settle)
-
-
-async def async_sleep(hass: HomeAssistant, seconds: float) -> None:
-    """Wait on Home Assistant's clock (timers the test harness can move)."""
-    done: asyncio.Future[None] = hass.loop.create_future()
-    cancel = _settle_later(hass, done, seconds, None)
-    try:
-        await done
-    finally:
-        cancel()
+def reading_time(message: str | None) -> timedelta:
+    """Estimate how long the provider's voice takes to read ``message``."""
+    if message is None:
+        return timedelta(seconds=RECORDING_SECONDS)
+    chinese = len(_CJK.findall(message))
+    return timedelta(
+        seconds=chinese / CJK_PER_SECOND + (len(message) - chinese) / OTHER_PER_SECOND
+    )
 
 
 class CallTracker:
     """Track the calls of one account."""
 
-    def __init__(
-        self,
-        hass: HomeAssistant,
-        entry: ConfigEntry[Any],
-        client: TwsmsVoiceClient,
-        give_up_after: timedelta,
-    ) -> None:
-        """Prepare; nothing runs until `async_load`."""
+    def __init__(self, hass: HomeAssistant, account: TwsmsAccount) -> None:
+        """Prepare; nothing runs until `start`."""
         self._hass = hass
-        self._entry = entry
-        self._client = client
-        self._give_up_after = give_up_after
-        self._store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
-        )
+        self._account = account
         self._pending: dict[int, TrackedCall] = {}
-        self._finished: dict[int, TrackedCall] = {}
+        self._finished: OrderedDict[int, TrackedCall] = OrderedDict()
         self._waiters: dict[int, list[asyncio.Future[CallState]]] = {}
         self._listeners: list[CALLBACK_TYPE] = []
+        self._polls: dict[int, asyncio.Task[None]] = {}
         self._cancel_timer: CALLBACK_TYPE | None = None
-        self._polling = False
+        self._running = False
+        self._stopped = False
+        self.give_up_after = timedelta(minutes=10)
         self.last_call: TrackedCall | None = None
         self.last_call_by_contact: dict[str, TrackedCall] = {}
         self.points_used = 0
@@ -97,43 +83,68 @@ class CallTracker:
         """Return the calls whose outcome is not known yet."""
         return list(self._pending.values())
 
-    async def async_load(self) -> None:
-        """Restore what the last run stored and resume following pending calls."""
-        stored = await self._store.async_load() or {}
-        self.points_used = stored.get("points_used", 0)
+    def restore(self, stored: dict[str, Any]) -> None:
+        """Take back what the last run stored; records that make no sense are skipped."""
+        self.points_used = int(stored.get("points_used", 0))
         for saved in stored.get("pending", []):
-            call = TrackedCall.from_storage(saved)
-            if call.msgid is not None:
+            if (call := _restored(saved)) and call.msgid is not None:
                 self._pending[call.msgid] = call
 
-        def restore(saved: dict[str, Any]) -> TrackedCall:
+        def current(saved: dict[str, Any] | None) -> TrackedCall | None:
             # A last call still pending is the same object as the pending one, so
             # that settling it also settles the sensors.
-            call = TrackedCall.from_storage(saved)
-            return self._pending.get(call.msgid or 0, call)
+            call = _restored(saved) if saved else None
+            if call is None or call.msgid is None:
+                return call
+            return self._pending.get(call.msgid, call)
 
-        if last := stored.get("last_call"):
-            self.last_call = restore(last)
-        self.last_call_by_contact = {
-            contact_id: restore(call)
-            for contact_id, call in stored.get("last_call_by_contact", {}).items()
+        self.last_call = current(stored.get("last_call"))
+        for contact_id, saved in stored.get("last_call_by_contact", {}).items():
+            if call := current(saved):
+                self.last_call_by_contact[contact_id] = call
+
+    def as_storage(self) -> dict[str, Any]:
+        """Return what a restart needs: pending calls, the last outcomes, the points."""
+        return {
+            "points_used": self.points_used,
+            "pending": [call.as_storage() for call in self._pending.values()],
+            "last_call": self.last_call.as_storage() if self.last_call else None,
+            "last_call_by_contact": {
+                contact_id: call.as_storage()
+                for contact_id, call in self.last_call_by_contact.items()
+            },
         }
+
+    @callback
+    def start(self) -> None:
+        """Follow the pending calls."""
+        self._running = True
         self._schedule()
 
-    async def async_unload(self) -> None:
-        """Stop polling, answer waiters with what is known, and store the state."""
-        if self._cancel_timer:
-            self._cancel_timer()
-            self._cancel_timer = None
+    @callback
+    def pause(self) -> None:
+        """Stop asking; queries under way end on their own."""
+        self._running = False
+        self._cancel_schedule()
+
+    async def async_stop(self) -> None:
+        """Stop, cancel queries under way and answer waiters with what is known."""
+        self.pause()
+        self._stopped = True
+        polls = list(self._polls.values())
+        for poll in polls:
+            poll.cancel()
+        await asyncio.gather(*polls, return_exceptions=True)
         for waiters in self._waiters.values():
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_result(CallState.UNKNOWN)
-        await self._store.async_save(self._data_to_store())
 
-    async def async_remove(self) -> None:
-        """Forget everything stored, for an account that is deleted."""
-        await self._store.async_remove()
+    @callback
+    def forget_contacts_except(self, contact_ids: set[str]) -> None:
+        """Drop the last call of contacts that no longer exist."""
+        for contact_id in set(self.last_call_by_contact) - contact_ids:
+            del self.last_call_by_contact[contact_id]
 
     @callback
     def async_add_listener(self, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
@@ -142,7 +153,7 @@ class CallTracker:
         return lambda: self._listeners.remove(update)
 
     @callback
-    def async_call_placed(self, target: CallTarget, sent: SendResult) -> None:
+    def call_placed(self, target: CallTarget, sent: SendResult, message: str) -> None:
         """Start following a call the provider accepted."""
         now = dt_util.utcnow()
         call = TrackedCall(
@@ -152,7 +163,7 @@ class CallTracker:
             contact=target.contact,
             placed_at=now,
             points=sent.points,
-            next_poll=now + FIRST_POLL,
+            next_poll=now + reading_time(message) + FIRST_POLL,
         )
         self._pending[sent.msgid] = call
         self.points_used += sent.points
@@ -160,8 +171,12 @@ class CallTracker:
         self._schedule()
 
     @callback
-    def async_call_failed(self, target: CallTarget, error: str) -> None:
-        """Record a call that was never placed, and say so in the event."""
+    def call_failed(self, target: CallTarget, error: str, masked_error: str) -> None:
+        """Record a call that was never placed, and say so in the event.
+
+        The event carries ``error`` as the caller knows the number; what is kept
+        (sensors, diagnostics, the recorder) shows it masked.
+        """
         call = TrackedCall(
             msgid=None,
             phone=target.phone,
@@ -169,29 +184,33 @@ class CallTracker:
             contact=target.contact,
             placed_at=dt_util.utcnow(),
             state=CallState.FAILED,
-            error=error,
+            error=masked_error,
         )
-        self._fire_finished(call)
+        self._fire_finished(call, error)
         self._record(call)
 
     @callback
     def async_report(self, outcome: CallOutcome) -> None:
-        """Finish a call from the provider's status report; ignore unknown msgids."""
+        """Finish a call from a status report, if it is about a call being followed.
+
+        Anyone who knows the webhook's URL can send a report, so it must name both
+        a pending call's msgid and the number that call dialled.
+        """
         call = self._pending.get(outcome.msgid)
-        if call is None:
-            LOGGER.debug("Ignoring a status report for msgid %s", outcome.msgid)
+        if call is None or not same_number(call.phone, outcome.phone):
+            LOGGER.debug("Ignoring a status report that matches no pending call")
             return
         self._finish(call, OUTCOME_STATES[outcome.status], outcome.seconds)
         self._schedule()
 
     async def async_wait(self, msgid: int, timeout: float) -> CallState:
         """Wait up to ``timeout`` seconds for a call's outcome; ``unknown`` after."""
-        if msgid not in self._pending:
+        if msgid not in self._pending or self._stopped:
             finished = self._finished.get(msgid)
             return finished.state if finished else CallState.UNKNOWN
         waiter: asyncio.Future[CallState] = self._hass.loop.create_future()
         self._waiters.setdefault(msgid, []).append(waiter)
-        cancel = _settle_later(self._hass, waiter, timeout, CallState.UNKNOWN)
+        cancel = settle_later(self._hass, waiter, timeout, CallState.UNKNOWN)
         try:
             return await waiter
         finally:
@@ -208,20 +227,9 @@ class CallTracker:
         self._changed()
 
     def _changed(self) -> None:
-        self._store.async_delay_save(self._data_to_store, SAVE_DELAY)
+        self._account.store.schedule_save()
         for update in list(self._listeners):
             update()
-
-    def _data_to_store(self) -> dict[str, Any]:
-        return {
-            "points_used": self.points_used,
-            "pending": [call.as_storage() for call in self._pending.values()],
-            "last_call": self.last_call.as_storage() if self.last_call else None,
-            "last_call_by_contact": {
-                contact_id: call.as_storage()
-                for contact_id, call in self.last_call_by_contact.items()
-            },
-        }
 
     def _finish(
         self, call: TrackedCall, state: CallState, duration: int | None
@@ -230,67 +238,80 @@ class CallTracker:
         assert call.msgid is not None
         del self._pending[call.msgid]
         call.state, call.duration, call.next_poll = state, duration, None
-        now = dt_util.utcnow()
-        self._finished = {
-            msgid: finished
-            for msgid, finished in self._finished.items()
-            if now - finished.placed_at < FINISHED_KEPT
-        } | {call.msgid: call}
+        self._keep_finished(call.msgid, call)
         for waiter in self._waiters.pop(call.msgid, []):
             if not waiter.done():
                 waiter.set_result(state)
-        self._fire_finished(call)
+        self._fire_finished(call, None)
         LOGGER.debug("Call %s to %s: %s", call.msgid, mask_phone(call.phone), state)
         self._changed()
 
-    def _fire_finished(self, call: TrackedCall) -> None:
+    def _keep_finished(self, msgid: int, call: TrackedCall) -> None:
+        """Remember an outcome for late waiters, within bounds of time and count."""
+        self._finished[msgid] = call
+        oldest = dt_util.utcnow() - FINISHED_KEPT
+        while self._finished and (
+            len(self._finished) > FINISHED_KEPT_MAX
+            or next(iter(self._finished.values())).placed_at < oldest
+        ):
+            self._finished.popitem(last=False)
+
+    def _fire_finished(self, call: TrackedCall, error: str | None) -> None:
         """Tell automations how a call ended: once per call."""
         self._hass.bus.async_fire(
             EVENT_CALL_FINISHED,
             {
-                "config_entry_id": self._entry.entry_id,
+                "config_entry_id": self._account.entry.entry_id,
                 "msgid": call.msgid,
                 "phone": call.phone,
                 "contact": call.contact,
                 "status": call.state,
                 "duration": call.duration,
                 "points": call.points,
-                "error": call.error,
+                "error": error,
             },
         )
 
-    def _schedule(self) -> None:
-        """Set the one timer for the next due query; none while nothing is pending."""
+    def _cancel_schedule(self) -> None:
         if self._cancel_timer:
             self._cancel_timer()
             self._cancel_timer = None
-        if self._polling or not self._pending:
-            return
-        due = min(call.next_poll or dt_util.utcnow() for call in self._pending.values())
-        self._cancel_timer = async_track_point_in_utc_time(
-            self._hass, self._async_poll_due, due
-        )
 
-    async def _async_poll_due(self, _: datetime) -> None:
-        """Query every call that is due, one after another, then re-arm the timer."""
+    def _schedule(self) -> None:
+        """Set the one timer for the next due query; none while nothing is pending."""
+        self._cancel_schedule()
+        due = [
+            call.next_poll
+            for msgid, call in self._pending.items()
+            if msgid not in self._polls and call.next_poll is not None
+        ]
+        if self._running and due:
+            self._cancel_timer = async_track_point_in_utc_time(
+                self._hass, self._poll_due, min(due)
+            )
+
+    @callback
+    def _poll_due(self, _: datetime) -> None:
+        """Query every call that is due, all at once (the rate limiter paces them)."""
         self._cancel_timer = None
-        self._polling = True
-        try:
-            now = dt_util.utcnow()
-            for call in list(self._pending.values()):
-                if call.next_poll is None or call.next_poll <= now:
-                    await self._async_poll(call)
-        finally:
-            self._polling = False
-            self._schedule()
+        now = dt_util.utcnow()
+        for msgid, call in self._pending.items():
+            if msgid not in self._polls and call.next_poll and call.next_poll <= now:
+                self._polls[msgid] = self._hass.async_create_task(
+                    self._async_poll(call), f"{DOMAIN} call query", eager_start=False
+                )
+        self._schedule()
 
     async def _async_poll(self, call: TrackedCall) -> None:
         """Ask the provider about one call; settle it or plan the next question."""
         assert call.msgid is not None
         try:
-            answer = await self._client.query_voice(call.msgid)
+            try:
+                answer = await self._account.client.query_voice(call.msgid)
+            finally:
+                del self._polls[call.msgid]
         except TwsmsAuthenticationError:
-            self._entry.async_start_reauth(self._hass)
+            self._account.entry.async_start_reauth(self._hass)
             answer = None
         except TwsmsError as err:
             LOGGER.debug("Query for call %s failed: %s", call.msgid, err)
@@ -299,13 +320,27 @@ class CallTracker:
             return
         if isinstance(answer, CallOutcome):
             self._finish(call, OUTCOME_STATES[answer.status], answer.seconds)
-            return
+        else:
+            self._plan_next_poll(call)
+        self._schedule()
+
+    def _plan_next_poll(self, call: TrackedCall) -> None:
+        """Ask again a little later, or give up with ``unknown`` when it is time."""
         now = dt_util.utcnow()
-        give_up_at = call.placed_at + self._give_up_after
+        give_up_at = call.placed_at + self.give_up_after
         if now >= give_up_at:
             self._finish(call, CallState.UNKNOWN, None)
             return
         interval = POLL_INTERVALS[min(call.polls, len(POLL_INTERVALS) - 1)]
         call.polls += 1
         call.next_poll = min(now + interval, give_up_at)
-        self._store.async_delay_save(self._data_to_store, SAVE_DELAY)
+        self._account.store.schedule_save()
+
+
+def _restored(saved: dict[str, Any]) -> TrackedCall | None:
+    """Rebuild a stored call, or warn and skip it."""
+    try:
+        return TrackedCall.from_storage(saved)
+    except ValueError as err:
+        LOGGER.warning("Skipping a stored call that cannot be read: %s", err)
+        return None

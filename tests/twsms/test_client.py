@@ -16,6 +16,7 @@ from custom_components.twsms_voice.twsms import (
     TwsmsAuthenticationError,
     TwsmsConnectionError,
     TwsmsError,
+    TwsmsHttpError,
     TwsmsInsufficientPointsError,
     TwsmsInvalidRequestError,
     TwsmsIpNotAllowedError,
@@ -297,11 +298,11 @@ async def test_faults(
 async def test_http_error_status(
     session: aiohttp.ClientSession, simulator: TwsmsSimulator
 ) -> None:
-    """A 404 (a wrong API URL) is a malformed reply, not a connection problem."""
+    """A 404 (a wrong API URL) is an HTTP error, not a connection problem."""
     client = TwsmsVoiceClient(
         session, USERNAME, PASSWORD, base_url=f"{simulator.url}/nothing-here"
     )
-    with pytest.raises(TwsmsMalformedReplyError, match="HTTP 404"):
+    with pytest.raises(TwsmsHttpError, match="refused the request with HTTP 404"):
         await client.query_voice(1)
 
 

@@ -23,9 +23,6 @@ from custom_components.twsms_voice.twsms.replies import (
         "",
         "resp=",
         "resp=abc,2",
-        "resp=8692325",
-        "resp=8692325,-2",
-        "resp=8692325,2,3",
         "resp=0,2",
         "resp=+5,2",
         "resp=1_000,2",
@@ -38,6 +35,26 @@ def test_malformed_send_replies(body: str) -> None:
     """Anything but `resp=<msgid>,<points>` or `resp=<code>` is malformed."""
     with pytest.raises(TwsmsMalformedReplyError):
         parse_send_reply(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "points"),
+    [
+        ("resp=8692325", 0),
+        ("resp=8692325,", 0),
+        ("resp=8692325,-2", 0),
+        ("resp=8692325,two", 0),
+        ("resp=8692325,2,3", 2),
+        ("resp=8692325,2,extra,fields", 2),
+        (" resp=8692325 , 2 \r\n", 2),
+    ],
+)
+def test_any_positive_msgid_means_the_call_was_placed(body: str, points: int) -> None:
+    """A reply that starts with a msgid is a placed call, whatever follows it.
+
+    Reading it as malformed would retry it, and the retry would call again.
+    """
+    assert parse_send_reply(body) == SendResult(msgid=8692325, points=points)
 
 
 def test_send_reply_tolerates_whitespace() -> None:
@@ -86,6 +103,14 @@ def test_any_send_reply_parses_or_raises_a_client_error(body: str) -> None:
         return
     assert result.msgid > 0
     assert result.points >= 0
+
+
+@given(msgid=st.integers(min_value=1, max_value=10**18 - 1), rest=st.text(max_size=80))
+def test_a_positive_first_field_is_always_a_placed_call(msgid: int, rest: str) -> None:
+    """Whatever follows a msgid, the reply says the call was placed."""
+    sent = parse_send_reply(f"resp={msgid},{rest}")
+    assert sent.msgid == msgid
+    assert sent.points >= 0
 
 
 @given(

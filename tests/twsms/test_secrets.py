@@ -24,6 +24,9 @@ from twsms_simulator import Account, FaultKind, TwsmsSimulator
 # Characters that URL encoding spells in several ways, plus Chinese text.
 SECRET = "s3cr3t/+&=密碼 ~*"
 USER = "leaky"
+# A call's response URL is a secret too: whoever knows it can post reports.
+WEBHOOK_ID = "4f1c0a9b7e2d4c1f8a6b3e5d7c9f1a2b"
+WEBHOOK_URL = f"https://home.example/api/webhook/{WEBHOOK_ID}"
 
 type Breaker = Callable[[TwsmsSimulator, pytest.MonkeyPatch], str | None]
 
@@ -75,14 +78,17 @@ async def test_no_password_in_errors_logs_or_repr(
     caplog: pytest.LogCaptureFixture,
     breaker: Breaker,
 ) -> None:
-    """Exception text, traceback, repr and log records never hold the password."""
+    """Errors, tracebacks, reprs and logs never hold the password or webhook id.
+
+    Nor the full number dialled: logs show it masked.
+    """
     caplog.set_level(logging.DEBUG)
     simulator.accounts[USER] = Account(password=SECRET)
     base_url = breaker(simulator, monkeypatch) or simulator.url
     timeout = max(client_module.MIN_TIMEOUT, 0.2)
     client = TwsmsVoiceClient(session, USER, SECRET, base_url=base_url, timeout=timeout)
     calls: list[Callable[[], Awaitable[object]]] = [
-        lambda: client.send_voice("0912123456", "測試"),
+        lambda: client.send_voice("0912123456", "測試", response_url=WEBHOOK_URL),
         lambda: client.query_voice(8692325),
     ]
     texts = [repr(client)]
@@ -96,8 +102,8 @@ async def test_no_password_in_errors_logs_or_repr(
         ]
     texts += [record.getMessage() for record in caplog.records]
     texts.append(caplog.text)
-    assert any("send_voice.php" in text for text in texts)  # the logs were captured
-    forms = {SECRET, "s3cr3t", "%E5%AF%86%E7%A2%BC"}
+    assert any("Sending a call to 0912***456" in text for text in texts)  # logs seen
+    forms = {SECRET, "s3cr3t", "%E5%AF%86%E7%A2%BC", WEBHOOK_ID, "0912123456"}
     for text in texts:
         for form in forms:
             assert form not in text, text
@@ -135,7 +141,7 @@ def test_malformed_replies_never_show_the_password(
     body = f"{before}{echoed}{after}"
     shown = ""
     try:
-        client._parse(parse_send_reply, body)  # noqa: SLF001 - the redacting step
+        client._parse(parse_send_reply, body, client._secrets)  # noqa: SLF001
     except TwsmsError as err:
         shown = str(err)
     assert echoed not in shown

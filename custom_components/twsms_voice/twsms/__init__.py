@@ -3,13 +3,20 @@
 This package imports nothing from Home Assistant so it can be published on its own.
 """
 
-from .client import DEFAULT_BASE_URL, MIN_TIMEOUT, TwsmsVoiceClient
+from .client import (
+    DEFAULT_BASE_URL,
+    MAX_QUERY_LENGTH,
+    MIN_TIMEOUT,
+    TwsmsVoiceClient,
+    mask_phone,
+)
 from .exceptions import (
     TwsmsAccountDisabledError,
     TwsmsApiError,
     TwsmsAuthenticationError,
     TwsmsConnectionError,
     TwsmsError,
+    TwsmsHttpError,
     TwsmsInsufficientPointsError,
     TwsmsInvalidRequestError,
     TwsmsIpNotAllowedError,
@@ -24,14 +31,17 @@ from .models import (
     SpeechSettings,
     Voice,
 )
+from .ratelimit import RateLimiter
 from .replies import parse_status_report
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "MAX_QUERY_LENGTH",
     "MIN_TIMEOUT",
     "CallOutcome",
     "CallPending",
     "CallStatus",
+    "RateLimiter",
     "SendResult",
     "SpeechSettings",
     "TwsmsAccountDisabledError",
@@ -39,6 +49,7 @@ __all__ = [
     "TwsmsAuthenticationError",
     "TwsmsConnectionError",
     "TwsmsError",
+    "TwsmsHttpError",
     "TwsmsInsufficientPointsError",
     "TwsmsInvalidRequestError",
     "TwsmsIpNotAllowedError",
@@ -46,5 +57,6 @@ __all__ = [
     "TwsmsProviderError",
     "TwsmsVoiceClient",
     "Voice",
+    "mask_phone",
     "parse_status_report",
 ]

@@ -1,9 +1,14 @@
 """Async client for the TwSMS Voice API (``send_voice.php`` and ``query_voice.php``).
 
 The provider takes the password in the query string, so every URL this client builds
-carries it. aiohttp puts the URL into its exception messages; this client therefore
-never lets an aiohttp exception escape or chain: it re-raises its own exceptions with
-the password redacted and ``from None``.
+carries it (and a call's ``response`` URL, which is a secret of its own). aiohttp puts
+the URL into its exception messages; this client therefore never lets an aiohttp
+exception escape or chain: it re-raises its own exceptions with both redacted and
+``from None``.
+
+A send is not idempotent: the provider places a call for every request it receives.
+So a send is made exactly once per call of `send_voice`: no redirect is followed and
+aiohttp's own silent repeat of a request whose connection dropped is turned off.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from yarl import URL
 from .exceptions import (
     TwsmsConnectionError,
     TwsmsError,
+    TwsmsHttpError,
     TwsmsInvalidRequestError,
     TwsmsMalformedReplyError,
 )
@@ -32,10 +38,43 @@ _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL: Final = "https://api.twsms.com"
 MIN_TIMEOUT: Final = 60.0  # The spec asks clients to wait at least 60 s.
+# The spec sets no length; the smallest default limit of common web servers is IIS's
+# 2,048 bytes of query string (Apache takes 8,190 bytes per request line, nginx 8 KB).
+MAX_QUERY_LENGTH: Final = 2048
 SPEED_RANGE: Final = range(-10, 11)
 VOLUME_RANGE: Final = range(101)
 _PHONE = re.compile(r"\+?[0-9]{3,20}")
 _REDACTED: Final = "**REDACTED**"
+
+
+class _ConnectionLostError(Exception):
+    """A dropped connection, hidden from aiohttp's retry of idempotent requests."""
+
+    def __init__(self, error: aiohttp.ClientError) -> None:
+        """Carry the original error."""
+        super().__init__(error)
+        self.error = error
+
+
+async def _no_silent_retry(
+    request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    """Stop aiohttp from sending a GET again when the connection dropped.
+
+    aiohttp repeats an idempotent request once when the connection breaks; a send
+    that the provider acted on before the break would place the call twice.
+    """
+    try:
+        return await handler(request)
+    except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as err:
+        raise _ConnectionLostError(err) from None
+
+
+def mask_phone(phone: str) -> str:
+    """Hide the middle of a number, for logs, diagnostics and sensor attributes."""
+    if len(phone) <= 6:
+        return "*" * len(phone)
+    return f"{phone[:4]}{'*' * (len(phone) - 7)}{phone[-3:]}"
 
 
 def _invalid(parameter: str, message: str) -> TwsmsInvalidRequestError:
@@ -43,8 +82,12 @@ def _invalid(parameter: str, message: str) -> TwsmsInvalidRequestError:
 
 
 def _check_http_url(parameter: str, value: str) -> None:
-    url = URL(value)
-    if url.scheme not in ("http", "https") or not url.host:
+    try:
+        url = URL(value)
+        valid = url.scheme in ("http", "https") and bool(url.host)
+    except ValueError:
+        valid = False
+    if not valid:
         raise _invalid(parameter, f"{parameter} must be an http(s) URL")
 
 
@@ -55,6 +98,12 @@ def _check_speech(speech: SpeechSettings) -> None:
         raise _invalid("speed", "speed must be between -10 and 10")
     if speech.volume not in VOLUME_RANGE:
         raise _invalid("vol", "vol must be between 0 and 100")
+
+
+def _secret_spellings(secret: str) -> set[str]:
+    """Return every spelling of ``secret`` that can turn up in a URL or error."""
+    encoded = URL.build(query={"p": secret}).raw_query_string.removeprefix("p=")
+    return {secret, encoded, quote(secret, safe=""), quote_plus(secret)} - {""}
 
 
 class TwsmsVoiceClient:
@@ -68,13 +117,14 @@ class TwsmsVoiceClient:
         *,
         base_url: str = DEFAULT_BASE_URL,
         timeout: float = MIN_TIMEOUT,
-        max_requests_per_second: int | None = None,
+        rate_limiter: RateLimiter | None = None,
         on_reply: Callable[[TwsmsError | None], None] | None = None,
     ) -> None:
         """Use the caller's session; nothing is opened until the first request.
 
-        ``max_requests_per_second`` spaces requests out (sends and queries alike).
-        ``on_reply`` hears how every request ended: None, or the error it raised.
+        ``rate_limiter`` spaces requests out (sends and queries alike); several
+        clients of one account may share it. ``on_reply`` hears how every request
+        ended: None, or the error it raised.
         """
         if timeout < MIN_TIMEOUT:
             msg = f"timeout must be at least {MIN_TIMEOUT:.0f} seconds"
@@ -85,19 +135,8 @@ class TwsmsVoiceClient:
         self._base_url = URL(base_url.rstrip("/"))
         self._timeout = timeout
         self._on_reply = on_reply
-        self._limiter = (
-            RateLimiter(max_requests_per_second) if max_requests_per_second else None
-        )
-        # Every spelling of the password that can turn up in a URL or an error text.
-        encoded = URL.build(query={"p": password}).raw_query_string.removeprefix("p=")
-        self._secrets = tuple(
-            sorted(
-                {password, encoded, quote(password, safe=""), quote_plus(password)}
-                - {""},
-                key=len,
-                reverse=True,
-            )
-        )
+        self._limiter = rate_limiter
+        self._secrets = _secret_spellings(password)
 
     def __repr__(self) -> str:
         """Show the account and endpoint, never the password."""
@@ -110,6 +149,18 @@ class TwsmsVoiceClient:
     def username(self) -> str:
         """Return the account this client acts for."""
         return self._username
+
+    def check_send(
+        self,
+        phone: str,
+        message: str,
+        *,
+        speech: SpeechSettings | None = None,
+        voice_url: str | None = None,
+        response_url: str | None = None,
+    ) -> None:
+        """Raise what `send_voice` would refuse before sending anything."""
+        self._send_url(phone, message, speech, voice_url, response_url)
 
     async def send_voice(
         self,
@@ -124,6 +175,51 @@ class TwsmsVoiceClient:
 
         ``response_url`` asks the provider to report the outcome there.
         """
+        url = self._send_url(phone, message, speech, voice_url, response_url)
+        _LOGGER.debug(
+            "Sending a call to %s (%s characters)", mask_phone(phone), len(message)
+        )
+        # An echoing proxy would show these in a malformed reply: hide them too.
+        secrets = {phone} | (_secret_spellings(response_url) if response_url else set())
+        return await self._request(
+            url,
+            parse_send_reply,
+            timeout=self._timeout,
+            secrets=secrets,
+            middlewares=(_no_silent_retry,),
+        )
+
+    async def query_voice(
+        self, msgid: int, *, timeout: float | None = None
+    ) -> CallOutcome | CallPending:
+        """Ask what became of the call ``msgid``.
+
+        A query places nothing, so a caller with a reason (a check while starting)
+        may wait less than the spec's 60 s.
+        """
+        if msgid <= 0:
+            raise _invalid("msgid", "msgid must be a positive number")
+        _LOGGER.debug("Querying call %s", msgid)
+        return await self._request(
+            self._url("query_voice.php", {"msgid": str(msgid)}),
+            lambda reply: parse_query_reply(reply, msgid),
+            timeout=timeout or self._timeout,
+        )
+
+    def _url(self, endpoint: str, params: dict[str, str]) -> URL:
+        """Return the request URL, credentials first."""
+        credentials = {"username": self._username, "password": self._password}
+        return (self._base_url / endpoint).with_query(credentials | params)
+
+    def _send_url(
+        self,
+        phone: str,
+        message: str,
+        speech: SpeechSettings | None,
+        voice_url: str | None,
+        response_url: str | None,
+    ) -> URL:
+        """Check a call's parameters and return its request URL."""
         if not _PHONE.fullmatch(phone):
             raise _invalid("phone", "phone must be digits, optionally after a +")
         if not message.strip():
@@ -144,24 +240,34 @@ class TwsmsVoiceClient:
         if response_url is not None:
             _check_http_url("response", response_url)
             params["response"] = response_url
-        return await self._request("send_voice.php", params, parse_send_reply)
-
-    async def query_voice(self, msgid: int) -> CallOutcome | CallPending:
-        """Ask what became of the call ``msgid``."""
-        if msgid <= 0:
-            raise _invalid("msgid", "msgid must be a positive number")
-        return await self._request(
-            "query_voice.php",
-            {"msgid": str(msgid)},
-            lambda reply: parse_query_reply(reply, msgid),
-        )
+        url = self._url("send_voice.php", params)
+        length = len(url.raw_query_string)
+        if length > MAX_QUERY_LENGTH:
+            rest = len(
+                self._url("send_voice.php", params | {"message": ""}).raw_query_string
+            )
+            msg = (
+                f"message is too long: {length - rest} bytes once URL-encoded, and a "
+                f"request to TwSMS carries at most {MAX_QUERY_LENGTH} bytes in all "
+                f"(room for about {(MAX_QUERY_LENGTH - rest) // 9} Chinese characters)"
+            )
+            raise _invalid("message", msg)
+        return url
 
     async def _request[T](
-        self, endpoint: str, params: dict[str, str], parse: Callable[[str], T]
+        self,
+        url: URL,
+        parse: Callable[[str], T],
+        *,
+        timeout: float,
+        secrets: set[str] | None = None,
+        middlewares: tuple[aiohttp.ClientMiddlewareType, ...] = (),
     ) -> T:
         """Make the request, parse the reply and tell ``on_reply`` how it went."""
+        hidden = self._secrets | (secrets or set())
         try:
-            result = self._parse(parse, await self._get(endpoint, params))
+            body = await self._get(url, timeout, hidden, middlewares)
+            result = self._parse(parse, body, hidden)
         except TwsmsError as err:
             if self._on_reply is not None:
                 self._on_reply(err)
@@ -170,7 +276,8 @@ class TwsmsVoiceClient:
             self._on_reply(None)
         return result
 
-    def _parse[T](self, parse: Callable[[str], T], body: str) -> T:
+    @staticmethod
+    def _parse[T](parse: Callable[[str], T], body: str, secrets: set[str]) -> T:
         """Parse the unaltered reply; redact only what a malformed one shows.
 
         A proxy's error page may echo the URL, password and all. Redacting before
@@ -179,41 +286,66 @@ class TwsmsVoiceClient:
         try:
             return parse(body)
         except TwsmsMalformedReplyError:
-            raise malformed_reply(self._redact(body)) from None
+            raise malformed_reply(_redact(body, secrets)) from None
 
-    def _redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, _REDACTED)
-        return text
-
-    async def _get(self, endpoint: str, params: dict[str, str]) -> str:
+    async def _get(
+        self,
+        url: URL,
+        timeout: float,
+        secrets: set[str],
+        middlewares: tuple[aiohttp.ClientMiddlewareType, ...],
+    ) -> str:
         """Send one GET and return the reply body, mapping every failure."""
-        url = (self._base_url / endpoint).with_query(
-            {"username": self._username, "password": self._password} | params
-        )
+        host = self._base_url.host
         if self._limiter is not None:
             await self._limiter.acquire()
-        _LOGGER.debug("GET %s", self._redact(str(url)))
         try:
             async with (
-                asyncio.timeout(self._timeout),
-                self._session.get(url) as response,
+                asyncio.timeout(timeout),
+                self._session.get(
+                    url, allow_redirects=False, middlewares=middlewares
+                ) as response,
             ):
                 raw = await response.read()
                 status = response.status
+                location = response.headers.get("Location")
         except TimeoutError:
-            msg = f"No reply from {self._base_url.host} within {self._timeout:.0f} s"
+            msg = f"No reply from {host} within {timeout:.0f} s"
             raise TwsmsConnectionError(msg) from None
-        except (aiohttp.ClientError, OSError) as err:
-            detail = self._redact(f"{type(err).__name__}: {err}")
-            msg = f"Cannot reach {self._base_url.host}: {detail}"
+        except (_ConnectionLostError, aiohttp.ClientError, OSError) as err:
+            error = err.error if isinstance(err, _ConnectionLostError) else err
+            detail = _redact(f"{type(error).__name__}: {error}", secrets)
+            msg = f"Cannot reach {host}: {detail}"
             raise TwsmsConnectionError(msg) from None
-        if status >= 500:
-            msg = f"{self._base_url.host} answered HTTP {status}"
+        if status >= 500 or status == 429:
+            msg = f"{host} answered HTTP {status}"
             raise TwsmsConnectionError(msg)
+        if 300 <= status < 400:
+            target = _location_host(url, location)
+            msg = f"{host} answered HTTP {status}, a redirect to {target}"
+            raise TwsmsHttpError(msg, status, target)
+        if status >= 400:
+            msg = f"{host} refused the request with HTTP {status}"
+            raise TwsmsHttpError(msg, status)
         if status != 200:
-            msg = f"{self._base_url.host} answered HTTP {status}"
+            msg = f"{host} answered HTTP {status}"
             raise TwsmsMalformedReplyError(msg)
-        body = raw.decode("utf-8", errors="replace")
-        _LOGGER.debug("Reply from %s: %r", endpoint, self._redact(body))
-        return body
+        return raw.decode("utf-8", errors="replace")
+
+
+def _redact(text: str, secrets: set[str]) -> str:
+    """Replace every secret in ``text``, longest spelling first."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, _REDACTED)
+    return text
+
+
+def _location_host(request_url: URL, location: str | None) -> str:
+    """Name where a redirect pointed: its host only, never its query string."""
+    if not location:
+        return "nowhere"
+    try:
+        target = request_url.join(URL(location))
+    except ValueError:
+        return "an invalid address"
+    return target.host or "an invalid address"

@@ -15,9 +15,24 @@ class TwsmsError(Exception):
 class TwsmsConnectionError(TwsmsError):
     """The provider could not be reached or did not answer in time.
 
-    Covers DNS failures, refused and reset connections, timeouts and HTTP 5xx: all are
-    worth retrying later.
+    Covers DNS failures, refused and reset connections, timeouts, HTTP 5xx and 429:
+    all are worth retrying later.
     """
+
+
+class TwsmsHttpError(TwsmsError):
+    """The provider's address answered with an HTTP redirect or a client error (4xx).
+
+    Nothing at that address will take the request as it is: a wrong API URL, a
+    request too long for the server, or a proxy sending it elsewhere. Retrying does
+    not help. ``location`` is the host a redirect pointed to.
+    """
+
+    def __init__(self, message: str, status: int, location: str | None = None) -> None:
+        """Keep the HTTP status beside the readable message."""
+        super().__init__(message)
+        self.status = status
+        self.location = location
 
 
 class TwsmsMalformedReplyError(TwsmsError):

@@ -7,6 +7,7 @@ these either return a typed value or raise a :class:`TwsmsError` subclass.
 from __future__ import annotations
 
 from collections.abc import Mapping
+import logging
 import re
 from typing import Final
 
@@ -22,8 +23,11 @@ from .exceptions import (
 )
 from .models import CallOutcome, CallPending, CallStatus, SendResult
 
+_LOGGER = logging.getLogger(__name__)
+
 QUERY_NOT_FINISHED: Final = -5
 _INTEGER = re.compile(r"-?[0-9]{1,18}")
+_POINTS = re.compile(r"[0-9]{1,9}")
 _SHOWN_BODY_LENGTH: Final = 80
 
 
@@ -108,16 +112,22 @@ def _fields(body: str) -> tuple[list[str], int]:
 
 
 def parse_send_reply(body: str) -> SendResult:
-    """Parse a ``send_voice.php`` reply: ``resp=<msgid>,<points>`` or ``resp=<code>``."""
+    """Parse a ``send_voice.php`` reply: ``resp=<msgid>,<points>`` or ``resp=<code>``.
+
+    A positive first field is a msgid: the call was placed, whatever follows it. Such
+    a reply must never be read as malformed, since a malformed reply is retried and
+    the retry would call again. Points that are missing or make no sense count as 0.
+    """
     fields, first = _fields(body)
     if first < 0:
         raise send_error(first)
-    if len(fields) != 2 or first == 0:
+    if first == 0:
         raise malformed_reply(body)
-    points = _integer(fields[1], body)
-    if points < 0:
-        raise malformed_reply(body)
-    return SendResult(msgid=first, points=points)
+    points = fields[1] if len(fields) > 1 else ""
+    if not _POINTS.fullmatch(points):
+        _LOGGER.debug("Call %s placed; the reply does not say its points", first)
+        return SendResult(msgid=first, points=0)
+    return SendResult(msgid=first, points=int(points))
 
 
 def parse_query_reply(body: str, msgid: int) -> CallOutcome | CallPending:

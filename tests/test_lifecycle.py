@@ -1,0 +1,218 @@
+"""Calls through what Home Assistant does around them.
+
+Reloads, cancelled callers, a provider silent at start, disabling and deleting the
+account.
+
+These run on the real clock (the simulator delays replies by real time), with the
+harness's lingering-timer and lingering-task checks on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.twsms_voice.const import DOMAIN, EVENT_CALL_FINISHED
+from homeassistant.config_entries import ConfigEntryDisabler, ConfigEntryState
+from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.core_config import async_process_ha_core_config
+from twsms_simulator import FaultKind, TwsmsSimulator
+
+from .conftest import queued_calls, start_call
+
+
+@pytest.fixture
+async def reports_come_back(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    simulator: TwsmsSimulator,
+) -> None:
+    """Let the simulator report each outcome to the webhook, half a second later."""
+    client = await hass_client_no_auth()
+    url = str(client.make_url("")).rstrip("/")
+    await async_process_ha_core_config(hass, {"external_url": url})
+    simulator.outcome_delay = 0.5
+
+
+async def until_sent(simulator: TwsmsSimulator, count: int = 1) -> None:
+    """Wait (real time) until the simulator has received ``count`` sends."""
+    async with asyncio.timeout(10):
+        while len(simulator.requests_to("send_voice")) < count:
+            await asyncio.sleep(0.01)
+
+
+async def until_finished(events: list[Any], count: int = 1) -> None:
+    """Wait (real time) until ``count`` calls have finished."""
+    async with asyncio.timeout(10):
+        while len(events) < count:
+            await asyncio.sleep(0.01)
+
+
+@pytest.mark.usefixtures("reports_come_back")
+async def test_reload_while_a_request_is_under_way(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
+) -> None:
+    """Reload mid-request: one request, one call, one outcome, one event."""
+    events = async_capture_events(hass, EVENT_CALL_FINISHED)
+    simulator.add_fault(FaultKind.DELAY, seconds=0.5, endpoint="send_voice")
+    await hass.services.async_call(
+        "notify", DOMAIN, {"message": "Smoke!", "target": "Mom"}, blocking=True
+    )
+    await until_sent(simulator)
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await until_finished(events)
+    await asyncio.sleep(1)  # time for anything wrong to show (a second attempt)
+    await hass.async_block_till_done()
+    assert len(simulator.requests_to("send_voice")) == 1
+    assert len(simulator.calls) == 1
+    assert [(event.data["status"], event.data["contact"]) for event in events] == [
+        ("answered", "Mom")
+    ]
+    state = hass.states.get("sensor.mom_last_call")
+    assert state is not None
+    assert state.state == "answered"
+    assert queued_calls(loaded_entry) == 0
+
+
+@pytest.mark.usefixtures("reports_come_back")
+async def test_caller_cancelled_while_a_request_is_under_way(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
+) -> None:
+    """An automation restarted mid-request: the call ends as if nothing happened."""
+    events = async_capture_events(hass, EVENT_CALL_FINISHED)
+    simulator.add_fault(FaultKind.DELAY, seconds=0.5, endpoint="send_voice")
+    task = start_call(hass, target="Mom", message="Smoke!", wait=True)
+    await until_sent(simulator)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await until_finished(events)
+    await asyncio.sleep(1)
+    await hass.async_block_till_done()
+    assert len(simulator.requests_to("send_voice")) == 1
+    assert [event.data["status"] for event in events] == ["answered"]
+    assert queued_calls(loaded_entry) == 0
+
+
+async def test_a_silent_provider_at_start_does_not_keep_the_service_away(
+    hass: HomeAssistant, config_entry: MockConfigEntry, simulator: TwsmsSimulator
+) -> None:
+    """TwSMS takes requests and never answers: setup ends within the check's bound.
+
+    notify.twsms_voice exists at once, and an alarm is queued, not refused.
+    """
+    simulator.add_fault(FaultKind.HANG, times=2)  # the check, then the first send
+    config_entry.add_to_hass(hass)
+    started = time.monotonic()
+    with patch("custom_components.twsms_voice.account.CHECK_TIMEOUT", 0.5):
+        assert await hass.config_entries.async_setup(config_entry.entry_id)
+    assert time.monotonic() - started < 5
+    assert config_entry.state is ConfigEntryState.LOADED
+    await hass.async_block_till_done()
+    assert hass.services.has_service("notify", DOMAIN)
+    await hass.services.async_call(
+        "notify", DOMAIN, {"message": "Smoke!", "target": "Mom"}, blocking=True
+    )
+    assert queued_calls(config_entry) == 1
+    simulator.clear_faults()
+    await hass.async_block_till_done()
+
+
+def test_the_setup_check_is_bounded() -> None:
+    """The check at start waits less than 10 s for the provider."""
+    from custom_components.twsms_voice.account import CHECK_TIMEOUT  # noqa: PLC0415
+
+    assert CHECK_TIMEOUT < 10
+
+
+async def test_disabling_stops_everything(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
+) -> None:
+    """A disabled account makes no request; re-enabled, its queued call goes."""
+    simulator.down = 500
+    await hass.services.async_call(
+        "notify", DOMAIN, {"message": "Smoke!", "target": "Mom"}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_set_disabled_by(
+        loaded_entry.entry_id, ConfigEntryDisabler.USER
+    )
+    simulator.down = None
+    sent = len(simulator.requests)
+    await asyncio.sleep(6)  # past the first retry and the probe
+    assert len(simulator.requests) == sent
+
+    assert await hass.config_entries.async_set_disabled_by(loaded_entry.entry_id, None)
+    async with asyncio.timeout(10):
+        while not simulator.calls:
+            await asyncio.sleep(0.01)
+    assert [call.phone for call in simulator.calls.values()] == ["0912000001"]
+
+
+async def test_removing_the_account_ends_its_calls(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """Queued calls end with an event; nothing runs or is written afterwards."""
+    events = async_capture_events(hass, EVENT_CALL_FINISHED)
+    await hass.services.async_call(
+        "notify", DOMAIN, {"message": "Smoke!", "target": "Mom"}, blocking=True
+    )
+    await hass.async_block_till_done()  # placed: followed until its outcome
+    simulator.down = 500
+    await hass.services.async_call(
+        "notify", DOMAIN, {"message": "Smoke!", "target": "0933111222"}, blocking=True
+    )
+    await hass.async_block_till_done()  # queued
+    key = f"{DOMAIN}.{loaded_entry.entry_id}"
+
+    await hass.config_entries.async_remove(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert [(event.data["phone"], event.data["status"]) for event in events] == [
+        ("0933111222", "failed")
+    ]
+    assert events[0].data["error"] == (
+        "The TwSMS account was removed before the call could be placed"
+    )
+    simulator.down = None
+    sent = len(simulator.requests)
+    await asyncio.sleep(6)
+    await hass.async_block_till_done()
+    assert len(simulator.requests) == sent
+    assert key not in hass_storage
+
+
+async def test_a_new_contact_needs_no_reload(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """Adding a contact adds its entities; the others never become unavailable."""
+    unavailable = []
+
+    def record(event: Any) -> None:
+        new_state = event.data["new_state"]
+        if new_state is not None and new_state.state == STATE_UNAVAILABLE:
+            unavailable.append(new_state.entity_id)
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, record)
+    result = await hass.config_entries.subentries.async_init(
+        (loaded_entry.entry_id, "contact"), context={"source": "user"}
+    )
+    await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"name": "Dad", "phone": "0933111222"}
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get("notify.dad") is not None
+    assert unavailable == []
