@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 from unittest.mock import patch
 
+from hypothesis import given, strategies as st
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from yarl import URL
 
 from custom_components.twsms_voice.config_flow import _api_url
 from custom_components.twsms_voice.const import (
@@ -166,6 +168,15 @@ async def test_user_flow_duplicate(
 def test_api_url(typed: str, expected: str | None) -> None:
     """HTTPS unless the user types http://; other schemes are refused."""
     assert _api_url(typed) == expected
+
+
+@given(st.text(max_size=60))
+def test_any_typed_api_url_is_a_url_or_refused(typed: str) -> None:
+    """Whatever is typed, the field gives an http(s) URL or None, never an error."""
+    url = _api_url(typed)
+    if url is not None:
+        assert url.startswith(("http://", "https://"))
+        assert URL(url).host
 
 
 @pytest.mark.parametrize("typed", ["https://[::1", "http://127.0.0.1:99999"])

@@ -10,6 +10,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
+    async_fire_time_changed,
     snapshot_platform,
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
@@ -28,7 +29,7 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 from twsms_simulator import FaultKind, PhoneBehaviour, TwsmsSimulator
 
-from .conftest import advance
+from .conftest import advance, until
 
 LAST_CALL = "sensor.twsms_test123_last_call"
 POINTS_USED = "sensor.twsms_test123_points_used"
@@ -427,3 +428,22 @@ async def test_removing_the_account_forgets_its_calls(
     await hass.config_entries.async_remove(loaded_entry.entry_id)
     await hass.async_block_till_done()
     assert key not in hass_storage
+
+
+async def test_due_queries_go_out_together(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """Twenty calls due at once are all asked about at once, not one by one."""
+    await notify(hass, [f"09330000{n:02d}" for n in range(20)])
+    simulator.add_fault(FaultKind.HANG, times=20, endpoint="query_voice")
+    freezer.tick(timedelta(seconds=26))
+    async_fire_time_changed(hass)  # (waiting for the hung queries would never end)
+    await until(lambda: queries(simulator) == 20)  # all under way together
+    simulator.clear_faults()
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 15)
+    assert state_of(hass, LAST_CALL) == "answered"
+    assert loaded_entry.runtime_data.tracker.pending_calls == []
