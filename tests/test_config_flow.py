@@ -15,9 +15,11 @@ from custom_components.twsms_voice.const import (
     CONF_ADVANCED,
     CONF_API_URL,
     CONF_CALLS_PER_HOUR,
+    CONF_CHECK_EVERY,
     CONF_COOLDOWN,
     CONF_GIVE_UP_AFTER,
     CONF_MAX_QUEUE_AGE,
+    CONF_MIN_LISTENING,
     CONF_PHONE,
     CONF_RATE_LIMIT,
     CONF_SPEED,
@@ -313,6 +315,8 @@ async def test_options(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> No
             CONF_RATE_LIMIT: 20.0,
             CONF_CALLS_PER_HOUR: 100.0,
             CONF_STATUS_CALLBACK: False,
+            CONF_MIN_LISTENING: 5.0,
+            CONF_CHECK_EVERY: 0.0,
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -327,6 +331,8 @@ async def test_options(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> No
         CONF_RATE_LIMIT: 20,
         CONF_CALLS_PER_HOUR: 100,
         CONF_STATUS_CALLBACK: False,
+        CONF_MIN_LISTENING: 5,
+        CONF_CHECK_EVERY: 0,
     }
     assert loaded_entry.state is ConfigEntryState.LOADED
 

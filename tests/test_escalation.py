@@ -257,3 +257,26 @@ async def test_sequential_through_a_provider_blip(
     assert [call.phone for call in simulator.calls.values()] == ["0912000001"]
     await advance(hass, freezer, 600)
     assert len(simulator.calls) == 1
+
+
+async def test_hanging_up_at_once_is_not_an_answer(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """Mom picks up and hangs up after 1 s: the escalation goes on to the neighbour."""
+    simulator.phones["0912000001"] = PhoneBehaviour(status="FarEnd", playtime=1)
+    task = start_call(
+        hass, target=["Mom", "Neighbour"], message="Fire!", mode="sequential"
+    )
+    await until_placed(loaded_entry, simulator, 1)
+    await advance(hass, freezer, 45)
+    await until_placed(loaded_entry, simulator, 2)
+    await advance(hass, freezer, 45)
+    response = await task
+    assert statuses(response) == [
+        ("0912000001", "hung_up", 1),
+        ("0223456789", "answered", 1),
+    ]
+    assert response["answered_by"] == {"phone": "0223456789", "contact": "Neighbour"}

@@ -15,7 +15,13 @@ from .notify import HASS_CONFIG, async_load_legacy_service
 from .services import async_setup_services
 from .typedefs import TwsmsVoiceConfigEntry
 
-PLATFORMS = [Platform.NOTIFY, Platform.SENSOR]
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.EVENT,
+    Platform.NOTIFY,
+    Platform.SENSOR,
+]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 

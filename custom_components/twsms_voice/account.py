@@ -10,7 +10,7 @@ stop when Home Assistant stops, when the entry is disabled and when it is delete
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
@@ -20,15 +20,20 @@ from homeassistant.exceptions import (
     ConfigEntryNotReady,
     HomeAssistantError,
 )
+from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util.hass_dict import HassKey
 
 from .calls import contacts
 from .const import (
+    CONF_CHECK_EVERY,
     CONF_GIVE_UP_AFTER,
     CONF_MAX_QUEUE_AGE,
+    CONF_MIN_LISTENING,
     CONF_RATE_LIMIT,
+    DEFAULT_CHECK_EVERY,
     DEFAULT_GIVE_UP_AFTER,
     DEFAULT_MAX_QUEUE_AGE,
+    DEFAULT_MIN_LISTENING,
     DEFAULT_RATE_LIMIT,
     DOMAIN,
     LOGGER,
@@ -70,6 +75,7 @@ class TwsmsAccount:
         self.placer = CallPlacer(hass, self)
         self.status_reports = StatusReports(hass, entry, self.tracker.async_report)
         self._unsubscribe_stop: CALLBACK_TYPE | None = None
+        self._cancel_check: CALLBACK_TYPE | None = None
 
     @classmethod
     async def async_get(
@@ -116,6 +122,9 @@ class TwsmsAccount:
         self.tracker.give_up_after = timedelta(
             minutes=options.get(CONF_GIVE_UP_AFTER, DEFAULT_GIVE_UP_AFTER)
         )
+        self.tracker.min_listening = int(
+            options.get(CONF_MIN_LISTENING, DEFAULT_MIN_LISTENING)
+        )
 
     async def async_check(self) -> None:
         """Check the account without placing a call, within a few seconds.
@@ -151,12 +160,35 @@ class TwsmsAccount:
         )
         self.queue.start()
         self.tracker.start()
+        if hours := self.entry.options.get(CONF_CHECK_EVERY, DEFAULT_CHECK_EVERY):
+            self._cancel_check = async_track_time_interval(
+                self.hass,
+                self._async_check_quietly,
+                timedelta(hours=hours),
+                name=f"{DOMAIN} account check",
+            )
 
     @callback
     def pause(self) -> None:
         """Stop the timers while the entry reloads; requests under way go on."""
         self.queue.pause()
         self.tracker.pause()
+        if self._cancel_check is not None:
+            self._cancel_check()
+            self._cancel_check = None
+
+    async def _async_check_quietly(self, _: datetime) -> None:
+        """Check the account on a quiet day, so a problem shows before an alarm.
+
+        What the check learns goes where every request's answer goes: the repairs,
+        the health sensors, and re-authentication for a rejected password.
+        """
+        try:
+            await async_check_credentials(self.client)
+        except TwsmsAuthenticationError:
+            self.entry.async_start_reauth(self.hass)
+        except TwsmsError as err:
+            LOGGER.debug("Check of %s: %s", self.entry.title, err)
 
     async def async_stop(self) -> None:
         """Stop for good (Home Assistant stops, or the entry is disabled).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any
 
 from homeassistant.util import dt as dt_util
 
@@ -18,17 +18,22 @@ class CallState(StrEnum):
 
     PENDING = "pending"
     ANSWERED = "answered"
+    HUNG_UP = "hung_up"  # answered, but not listened to for long enough
     NO_ANSWER = "no_answer"
     BUSY = "busy"
     FAILED = "failed"
     UNKNOWN = "unknown"
 
 
-OUTCOME_STATES: Final = {
-    CallStatus.ANSWERED: CallState.ANSWERED,
-    CallStatus.NO_ANSWER: CallState.NO_ANSWER,
-    CallStatus.BUSY: CallState.BUSY,
-}
+def outcome_state(status: CallStatus, seconds: int, min_listening: int) -> CallState:
+    """Return what a finished call means: an answer is only heard if listened to.
+
+    A person who picks up and hangs up at once (or a phone that rejects the call
+    after one ring) has not heard the alarm; for an escalation that is not an answer.
+    """
+    if status is CallStatus.ANSWERED:
+        return CallState.ANSWERED if seconds >= min_listening else CallState.HUNG_UP
+    return CallState.NO_ANSWER if status is CallStatus.NO_ANSWER else CallState.BUSY
 
 
 @dataclass(kw_only=True)

@@ -32,9 +32,11 @@ from .const import (
     CONF_ADVANCED,
     CONF_API_URL,
     CONF_CALLS_PER_HOUR,
+    CONF_CHECK_EVERY,
     CONF_COOLDOWN,
     CONF_GIVE_UP_AFTER,
     CONF_MAX_QUEUE_AGE,
+    CONF_MIN_LISTENING,
     CONF_RATE_LIMIT,
     CONF_SPEED,
     CONF_STATUS_CALLBACK,
@@ -42,9 +44,11 @@ from .const import (
     CONF_VOLUME,
     CONF_WEBHOOK_ID,
     DEFAULT_CALLS_PER_HOUR,
+    DEFAULT_CHECK_EVERY,
     DEFAULT_COOLDOWN,
     DEFAULT_GIVE_UP_AFTER,
     DEFAULT_MAX_QUEUE_AGE,
+    DEFAULT_MIN_LISTENING,
     DEFAULT_RATE_LIMIT,
     DEFAULT_SPEED,
     DEFAULT_STATUS_CALLBACK,
@@ -82,6 +86,16 @@ MINUTES_SELECTOR = NumberSelector(
 CALLS_PER_HOUR_SELECTOR = NumberSelector(
     NumberSelectorConfig(
         min=1, max=1000, step=1, unit_of_measurement="/h", mode=NumberSelectorMode.BOX
+    )
+)
+HOURS_SELECTOR = NumberSelector(
+    NumberSelectorConfig(
+        min=0, max=168, step=1, unit_of_measurement="h", mode=NumberSelectorMode.BOX
+    )
+)
+LISTENING_SELECTOR = NumberSelector(
+    NumberSelectorConfig(
+        min=0, max=60, step=1, unit_of_measurement="s", mode=NumberSelectorMode.BOX
     )
 )
 RATE_SELECTOR = NumberSelector(
@@ -284,6 +298,8 @@ class TwsmsVoiceOptionsFlow(OptionsFlowWithReload):
                     CONF_RATE_LIMIT: int(user_input[CONF_RATE_LIMIT]),
                     CONF_CALLS_PER_HOUR: int(user_input[CONF_CALLS_PER_HOUR]),
                     CONF_STATUS_CALLBACK: user_input[CONF_STATUS_CALLBACK],
+                    CONF_MIN_LISTENING: int(user_input[CONF_MIN_LISTENING]),
+                    CONF_CHECK_EVERY: int(user_input[CONF_CHECK_EVERY]),
                 }
             )
         schema = vol.Schema(
@@ -295,6 +311,8 @@ class TwsmsVoiceOptionsFlow(OptionsFlowWithReload):
                 vol.Required(CONF_RATE_LIMIT): RATE_SELECTOR,
                 vol.Required(CONF_CALLS_PER_HOUR): CALLS_PER_HOUR_SELECTOR,
                 vol.Required(CONF_STATUS_CALLBACK): BooleanSelector(),
+                vol.Required(CONF_MIN_LISTENING): LISTENING_SELECTOR,
+                vol.Required(CONF_CHECK_EVERY): HOURS_SELECTOR,
             }
         )
         defaults = {
@@ -307,6 +325,8 @@ class TwsmsVoiceOptionsFlow(OptionsFlowWithReload):
             CONF_RATE_LIMIT: DEFAULT_RATE_LIMIT,
             CONF_CALLS_PER_HOUR: DEFAULT_CALLS_PER_HOUR,
             CONF_STATUS_CALLBACK: DEFAULT_STATUS_CALLBACK,
+            CONF_MIN_LISTENING: DEFAULT_MIN_LISTENING,
+            CONF_CHECK_EVERY: DEFAULT_CHECK_EVERY,
         }
         return self.async_show_form(
             step_id="init",

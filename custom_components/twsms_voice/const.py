@@ -25,6 +25,8 @@ CONF_CALLS_PER_HOUR: Final = "calls_per_hour"
 CONF_STATUS_CALLBACK: Final = "status_callback"
 CONF_WEBHOOK_ID: Final = "webhook_id"
 CONF_PRIORITY: Final = "priority"
+CONF_CHECK_EVERY: Final = "check_every"
+CONF_MIN_LISTENING: Final = "min_listening"
 
 SUBENTRY_CONTACT: Final = "contact"
 
@@ -44,6 +46,8 @@ DEFAULT_MAX_QUEUE_AGE: Final = 15  # minutes a call is retried before it is `fai
 DEFAULT_CALLS_PER_HOUR: Final = 60  # a runaway automation stops here
 DEFAULT_RATE_LIMIT: Final = 10  # requests per second; the provider takes 40-50 in all
 DEFAULT_STATUS_CALLBACK: Final = True
+DEFAULT_CHECK_EVERY: Final = 24  # hours between checks of a quiet account; 0: never
+DEFAULT_MIN_LISTENING: Final = 3  # seconds; an answer shorter than this is `hung_up`
 
 EVENT_CALL_FINISHED: Final = f"{DOMAIN}_call_finished"
 

@@ -24,7 +24,7 @@ from .timing import async_sleep
 if TYPE_CHECKING:
     from .account import TwsmsAccount
 
-RETRY_ON = frozenset({CallState.NO_ANSWER, CallState.BUSY})
+RETRY_ON = frozenset({CallState.NO_ANSWER, CallState.BUSY, CallState.HUNG_UP})
 
 
 class CallMode(StrEnum):

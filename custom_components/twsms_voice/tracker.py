@@ -21,7 +21,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
-from .call_record import OUTCOME_STATES, CallState, TrackedCall
+from .call_record import CallState, TrackedCall, outcome_state
 from .calls import CallTarget
 from .const import DOMAIN, EVENT_CALL_FINISHED, LOGGER
 from .phone import mask_phone, same_number
@@ -74,6 +74,7 @@ class CallTracker:
         self._running = False
         self._stopped = False
         self.give_up_after = timedelta(minutes=10)
+        self.min_listening = 3
         self.last_call: TrackedCall | None = None
         self.last_call_by_contact: dict[str, TrackedCall] = {}
         self.points_used = 0
@@ -200,7 +201,7 @@ class CallTracker:
         if call is None or not same_number(call.phone, outcome.phone):
             LOGGER.debug("Ignoring a status report that matches no pending call")
             return
-        self._finish(call, OUTCOME_STATES[outcome.status], outcome.seconds)
+        self._finish_with(call, outcome)
         self._schedule()
 
     async def async_wait(self, msgid: int, timeout: float) -> CallState:
@@ -230,6 +231,11 @@ class CallTracker:
         self._account.store.schedule_save()
         for update in list(self._listeners):
             update()
+
+    def _finish_with(self, call: TrackedCall, outcome: CallOutcome) -> None:
+        """Settle a pending call with the outcome the provider told."""
+        state = outcome_state(outcome.status, outcome.seconds, self.min_listening)
+        self._finish(call, state, outcome.seconds)
 
     def _finish(
         self, call: TrackedCall, state: CallState, duration: int | None
@@ -319,7 +325,7 @@ class CallTracker:
         if call.msgid not in self._pending:  # a status report came first
             return
         if isinstance(answer, CallOutcome):
-            self._finish(call, OUTCOME_STATES[answer.status], answer.seconds)
+            self._finish_with(call, answer)
         else:
             self._plan_next_poll(call)
         self._schedule()

@@ -1,0 +1,43 @@
+"""Logbook lines for finished calls: "Mom answered, listened 12 s"."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from homeassistant.components.logbook import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
+from homeassistant.core import Event, HomeAssistant, callback
+
+from .const import DOMAIN, EVENT_CALL_FINISHED
+from .phone import mask_phone
+
+_OUTCOMES = {
+    "answered": "{who} answered",
+    "hung_up": "{who} hung up at once",
+    "no_answer": "{who} did not answer",
+    "busy": "{who} was busy",
+    "unknown": "{who} was called; the outcome is unknown",
+    "failed": "{who} could not be called",
+}
+
+
+@callback
+def async_describe_events(
+    hass: HomeAssistant,
+    async_describe_event: Callable[
+        [str, str, Callable[[Event[dict[str, Any]]], dict[str, str]]], None
+    ],
+) -> None:
+    """Describe the call-finished event."""
+
+    @callback
+    def describe(event: Event[dict[str, Any]]) -> dict[str, str]:
+        data = event.data
+        who = data["contact"] or mask_phone(data["phone"])
+        outcome = _OUTCOMES.get(data["status"], "{who}: " + str(data["status"]))
+        message = outcome.format(who=who)
+        if data["status"] in ("answered", "hung_up") and data["duration"] is not None:
+            message += f", listened {data['duration']} s"
+        return {LOGBOOK_ENTRY_NAME: "TwSMS Voice", LOGBOOK_ENTRY_MESSAGE: message}
+
+    async_describe_event(DOMAIN, EVENT_CALL_FINISHED, describe)
