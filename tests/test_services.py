@@ -13,6 +13,7 @@ import voluptuous as vol
 from custom_components.twsms_voice.const import DOMAIN
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
 from twsms_simulator import FaultKind, TwsmsSimulator
 
 from .conftest import advance, call_as_time_passes, queued_calls, start_call
@@ -299,3 +300,62 @@ async def test_cancelled_action_does_not_cancel_the_call(
     assert [c.msgid for c in loaded_entry.runtime_data.tracker.pending_calls] == [
         8692325
     ]
+
+
+async def test_contacts_picked_as_entities_or_devices(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    office_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """The action editor's entity and device pickers resolve to the contacts.
+
+    The account is the contacts' own, even with two accounts and none named.
+    """
+    neighbour = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, f"{loaded_entry.entry_id}_01JTWSMSCONTACTNEIGHBOUR01"),
+        loaded_entry.entry_id,
+    )
+    assert neighbour is not None
+    response = await _call(
+        hass,
+        message="Smoke!",
+        entity_id="notify.mom",
+        device_id=neighbour.id,
+        target="0933111222",
+    )
+    assert response is not None
+    assert [call["contact"] for call in response["calls"]] == [
+        "Mom",
+        "Neighbour",
+        None,
+    ]
+    assert sorted(call.phone for call in simulator.calls.values()) == [
+        "0223456789",
+        "0912000001",
+        "0933111222",
+    ]
+    assert {call.username for call in simulator.calls.values()} == {"test123"}
+
+
+async def test_an_entity_that_is_no_contact(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
+) -> None:
+    """An entity picked that is not a contact is named; the contacts are called."""
+    response = await _call(
+        hass,
+        message="Smoke!",
+        entity_id=["notify.mom", "sensor.twsms_test123_points_used"],
+    )
+    assert response is not None
+    assert response["invalid_targets"] == ["sensor.twsms_test123_points_used"]
+    assert [call.phone for call in simulator.calls.values()] == ["0912000001"]
+
+
+async def test_no_target_at_all(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
+) -> None:
+    """The action calls nobody by default: it needs a target of some kind."""
+    with pytest.raises(ServiceValidationError) as raised:
+        await _call(hass, message="Smoke!")
+    assert raised.value.translation_key == "no_targets"

@@ -126,23 +126,33 @@ def resolve_targets(
     entry: TwsmsVoiceConfigEntry,
     targets: Iterable[str] | None,
     call: Mapping[str, Any],
+    contact_ids: Iterable[str] = (),
 ) -> tuple[list[CallTarget], list[str]]:
-    """Turn contact names and phone numbers into call targets.
+    """Turn contacts (picked as entities, or named) and phone numbers into targets.
 
     Return the targets and what could not be resolved: one typo must not keep the
-    others from being called. No targets means every contact of the account. A
-    target that reads as a phone number is that number (a contact's voice settings
-    apply when it is theirs); anything else is a contact's name, in any case.
+    others from being called. No targets at all means every contact of the account.
+    A target that reads as a phone number is that number (a contact's voice
+    settings apply when it is theirs); anything else is a contact's name, in any
+    case.
     """
     known = contacts(entry)
+    by_id = {contact.subentry_id: contact for contact in known}
     by_name = {contact.title.casefold(): contact for contact in known}
     by_phone = {contact.data[CONF_PHONE]: contact for contact in known}
-    names = list(targets) if targets is not None else list(by_name)
-    if not names:
+    picked = [by_id[contact_id] for contact_id in contact_ids if contact_id in by_id]
+    if targets is not None:
+        names = list(targets)
+    else:
+        names = [] if picked else list(by_name)
+    if not names and not picked:
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="no_targets"
         )
     resolved: dict[str, CallTarget] = {}
+    for chosen in picked:
+        target = contact_target(entry, chosen, call)
+        resolved.setdefault(target.phone, target)
     invalid: list[str] = []
     for name in names:
         phone = normalize_phone(name)

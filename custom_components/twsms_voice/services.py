@@ -10,12 +10,13 @@ never cancels a call.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection, Mapping
 from typing import Any, Final
 
 import voluptuous as vol
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import ATTR_CONFIG_ENTRY_ID
+from homeassistant.const import ATTR_CONFIG_ENTRY_ID, ATTR_DEVICE_ID, ATTR_ENTITY_ID
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -24,7 +25,11 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, entity_registry as er
+from homeassistant.helpers.target import (
+    TargetSelection,
+    async_extract_referenced_entity_ids,
+)
 
 from .call_record import CallState
 from .calls import raise_for_failures, resolve_targets
@@ -69,7 +74,8 @@ CALL_SETTINGS_SCHEMA = {
 CALL_SCHEMA = vol.Schema(
     {
         vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
-        vol.Required(ATTR_TARGET): vol.All(cv.ensure_list, [cv.string]),
+        **cv.ENTITY_SERVICE_FIELDS,
+        vol.Optional(ATTR_TARGET): vol.All(cv.ensure_list, [cv.string]),
         vol.Required(ATTR_MESSAGE): cv.string,
         **CALL_SETTINGS_SCHEMA,
         vol.Optional(ATTR_WAIT, default=False): cv.boolean,
@@ -87,9 +93,61 @@ CALL_SCHEMA = vol.Schema(
 )
 
 
-def _loaded_entry(call: ServiceCall) -> TwsmsVoiceConfigEntry:
-    """Return the entry the call names, or the only one there is."""
+def _targeted_contacts(
+    hass: HomeAssistant, data: Mapping[str, Any]
+) -> tuple[dict[str, list[str]], list[str]]:
+    """Return the contacts picked as entity, device or area targets, by account.
+
+    A contact is any of its entities (its notify entity, say) or its device; they
+    keep the order they were picked in (it matters for the sequential mode). An
+    entity picked by name that is no contact's is returned as invalid.
+    """
+    selected = async_extract_referenced_entity_ids(hass, TargetSelection(dict(data)))
+    registry = er.async_get(hass)
+    order = [
+        *cv.ensure_list(data.get(ATTR_ENTITY_ID)),
+        *cv.ensure_list(data.get(ATTR_DEVICE_ID)),
+    ]
+
+    def rank(entity_id: str) -> tuple[int, str]:
+        entity = registry.async_get(entity_id)
+        for position, picked_id in enumerate(order):
+            if picked_id in (entity_id, entity and entity.device_id):
+                return position, entity_id
+        return len(order), entity_id
+
+    picked: dict[str, list[str]] = {}
+    invalid: list[str] = []
+    for entity_id in sorted(
+        selected.referenced | selected.indirectly_referenced, key=rank
+    ):
+        entity = registry.async_get(entity_id)
+        if (
+            entity is None
+            or entity.platform != DOMAIN
+            or entity.config_entry_id is None
+            or entity.config_subentry_id is None
+        ):
+            if entity_id in selected.referenced:
+                invalid.append(entity_id)
+            continue
+        contacts = picked.setdefault(entity.config_entry_id, [])
+        if entity.config_subentry_id not in contacts:
+            contacts.append(entity.config_subentry_id)
+    return picked, invalid
+
+
+def _loaded_entry(
+    call: ServiceCall, targeted: Collection[str]
+) -> TwsmsVoiceConfigEntry:
+    """Return the account the call names, or that its entity targets belong to.
+
+    Without either, the only account there is.
+    """
     entries = call.hass.config_entries.async_loaded_entries(DOMAIN)
+    if len(targeted) == 1 and not call.data.get(ATTR_CONFIG_ENTRY_ID):
+        (only,) = targeted
+        entries = [entry for entry in entries if entry.entry_id == only] or entries
     if entry_id := call.data.get(ATTR_CONFIG_ENTRY_ID):
         entry = call.hass.config_entries.async_get_entry(entry_id)
         if entry is None or entry.domain != DOMAIN:
@@ -120,8 +178,12 @@ async def _async_call(call: ServiceCall) -> ServiceResponse:
     With ``wait``, ``retries`` or the sequential mode, the action follows each call to
     its outcome, and the response says who answered.
     """
-    entry = _loaded_entry(call)
-    targets, invalid = resolve_targets(entry, call.data[ATTR_TARGET], call.data)
+    picked, invalid_entities = _targeted_contacts(call.hass, call.data)
+    entry = _loaded_entry(call, picked)
+    targets, invalid = resolve_targets(
+        entry, call.data.get(ATTR_TARGET, []), call.data, picked.get(entry.entry_id, [])
+    )
+    invalid += invalid_entities
     account = entry.runtime_data
     message, voice_url = call.data[ATTR_MESSAGE], call.data.get(CONF_VOICE_URL)
     priority = call.data.get(CONF_PRIORITY, PRIORITY_NORMAL)
