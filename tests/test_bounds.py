@@ -52,7 +52,9 @@ async def test_finished_calls_are_bounded_by_count_and_time(
     tracker = loaded_entry.runtime_data.tracker
     for number in range(CALLS):
         msgid = number + 1
-        tracker.call_placed(target(number), SendResult(msgid=msgid, points=2), "x")
+        tracker.call_placed(
+            target(number), SendResult(msgid=msgid, points=2), "x", None
+        )
         tracker.async_report(
             CallOutcome(
                 msgid=msgid,
@@ -66,7 +68,7 @@ async def test_finished_calls_are_bounded_by_count_and_time(
     assert len(tracker._finished) == FINISHED_KEPT_MAX  # noqa: SLF001
     assert tracker.points_used == 2 * CALLS
     await advance(hass, freezer, 3601)
-    tracker.call_placed(target(0), SendResult(msgid=CALLS + 1, points=2), "x")
+    tracker.call_placed(target(0), SendResult(msgid=CALLS + 1, points=2), "x", None)
     tracker.async_report(
         CallOutcome(
             msgid=CALLS + 1,

@@ -9,6 +9,7 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
 from .account import TwsmsAccount
+from .audio import async_setup_audio
 from .const import CONF_WEBHOOK_ID, DOMAIN
 from .entity import account_device_info
 from .notify import HASS_CONFIG, async_load_legacy_service
@@ -28,6 +29,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions, which exist whether or not an account is loaded."""
     hass.data[HASS_CONFIG] = config
+    async_setup_audio(hass)
     async_setup_services(hass)
     return True
 

@@ -13,6 +13,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .audio import async_call_audio
 from .calls import contact_target, raise_for_failures
 from .entity import TwsmsVoiceEntity, async_add_contact_entities
 from .typedefs import TwsmsVoiceConfigEntry
@@ -64,9 +65,11 @@ class TwsmsVoiceTestCallButton(TwsmsVoiceEntity, ButtonEntity):
 
     async def async_press(self) -> None:
         """Queue the test call; a refusal (the hourly cap, say) fails the press."""
+        text = test_message(self.hass.config.language)
         tickets = await self._entry.runtime_data.placer.async_submit(
             [self._target],
-            test_message(self.hass.config.language),
+            text,
+            await async_call_audio(self.hass, self._entry.options, text, {}),
             context=self._context,
         )
         raise_for_failures([ticket.result_so_far() for ticket in tickets], [])

@@ -51,6 +51,7 @@ class TrackedCall:
     error: str | None = None
     polls: int = 0
     next_poll: datetime | None = None
+    voice_url: str | None = None  # a recording served by Home Assistant, say
 
     def as_attributes(self) -> dict[str, Any]:
         """Return the sensor attributes: the number only partly shown."""
@@ -76,6 +77,7 @@ class TrackedCall:
             "error": self.error,
             "polls": self.polls,
             "next_poll": self.next_poll.isoformat() if self.next_poll else None,
+            "voice_url": self.voice_url,
         }
 
     @classmethod
@@ -99,6 +101,7 @@ class TrackedCall:
                 polls=int(stored.get("polls", 0)),
                 next_poll=next_poll
                 and dt_util.parse_datetime(next_poll, raise_on_error=True),
+                voice_url=stored.get("voice_url"),
             )
         except (KeyError, TypeError, AttributeError) as err:
             raise ValueError(repr(err)) from err

@@ -20,6 +20,8 @@ from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -40,6 +42,7 @@ from .const import (
     CONF_RATE_LIMIT,
     CONF_SPEED,
     CONF_STATUS_CALLBACK,
+    CONF_TTS,
     CONF_VOICE,
     CONF_VOLUME,
     CONF_WEBHOOK_ID,
@@ -301,6 +304,7 @@ class TwsmsVoiceOptionsFlow(OptionsFlowWithReload):
                     CONF_MIN_LISTENING: int(user_input[CONF_MIN_LISTENING]),
                     CONF_CHECK_EVERY: int(user_input[CONF_CHECK_EVERY]),
                 }
+                | ({CONF_TTS: tts} if (tts := user_input.get(CONF_TTS)) else {})
             )
         schema = vol.Schema(
             {
@@ -313,6 +317,9 @@ class TwsmsVoiceOptionsFlow(OptionsFlowWithReload):
                 vol.Required(CONF_STATUS_CALLBACK): BooleanSelector(),
                 vol.Required(CONF_MIN_LISTENING): LISTENING_SELECTOR,
                 vol.Required(CONF_CHECK_EVERY): HOURS_SELECTOR,
+                vol.Optional(CONF_TTS): EntitySelector(
+                    EntitySelectorConfig(domain="tts")
+                ),
             }
         )
         defaults = {

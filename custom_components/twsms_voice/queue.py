@@ -35,6 +35,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
+from .audio import DATA_AUDIO
 from .calls import CallResult, CallTarget, speech_from_storage, speech_to_storage
 from .const import DOMAIN, LOGGER
 from .errors import call_error
@@ -230,6 +231,7 @@ class CallQueue:
         ]
         for call in calls:
             self._calls[call.id] = call
+            self._hass.data[DATA_AUDIO].hold(voice_url)
         return calls
 
     async def async_send(self, calls: list[QueuedCall]) -> None:
@@ -321,7 +323,9 @@ class CallQueue:
     def _placed(self, call: QueuedCall, sent: SendResult) -> None:
         # Forgotten here and followed by the tracker in one step: one write holds both.
         del self._calls[call.id]
-        self._account.tracker.call_placed(call.target, sent, call.message)
+        self._account.tracker.call_placed(
+            call.target, sent, call.message, call.voice_url
+        )
         LOGGER.debug("Called %s: msgid %s", mask_phone(call.target.phone), sent.msgid)
         self._settle(
             call,
@@ -337,7 +341,9 @@ class CallQueue:
         self, call: QueuedCall, error: HomeAssistantError, masked: str
     ) -> None:
         self._calls.pop(call.id, None)
-        self._account.tracker.call_failed(call.target, str(error), masked)
+        self._account.tracker.call_failed(
+            call.target, str(error), masked, call.voice_url
+        )
         self._settle(
             call, CallResult(target=call.target, error=error, attempts=call.attempts)
         )

@@ -15,6 +15,8 @@ from typing import Any, Final
 
 import voluptuous as vol
 
+from homeassistant.components.media_source import is_media_source_id
+from homeassistant.components.tts import DOMAIN as TTS_DOMAIN
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_CONFIG_ENTRY_ID, ATTR_DEVICE_ID, ATTR_ENTITY_ID
 from homeassistant.core import (
@@ -31,11 +33,15 @@ from homeassistant.helpers.target import (
     async_extract_referenced_entity_ids,
 )
 
+from .audio import async_call_audio
 from .call_record import CallState
 from .calls import raise_for_failures, resolve_targets
 from .const import (
     CONF_PRIORITY,
     CONF_SPEED,
+    CONF_TTS,
+    CONF_TTS_LANGUAGE,
+    CONF_TTS_VOICE,
     CONF_VOICE,
     CONF_VOICE_URL,
     CONF_VOLUME,
@@ -58,6 +64,15 @@ ATTR_RETRIES = "retries"
 ATTR_RETRY_DELAY = "retry_delay"
 PLACEMENT_TIMEOUT: Final = 30.0  # seconds the action waits for calls to be placed
 
+
+def _media_source_id(value: Any) -> str:
+    """Accept a media-source:// URI (a recording from Home Assistant's media)."""
+    text = cv.string(value)
+    if not is_media_source_id(text):
+        raise vol.Invalid("not a media-source:// URI")
+    return text
+
+
 # Voice settings a single call may override; shared with the notify `data` field.
 CALL_SETTINGS_SCHEMA = {
     vol.Optional(CONF_VOICE): vol.In(VOICES),
@@ -67,7 +82,10 @@ CALL_SETTINGS_SCHEMA = {
     vol.Optional(CONF_VOLUME): vol.All(
         vol.Coerce(int), vol.Range(min=VOLUME_RANGE.start, max=VOLUME_RANGE.stop - 1)
     ),
-    vol.Optional(CONF_VOICE_URL): cv.url,
+    vol.Optional(CONF_VOICE_URL): vol.Any(cv.url, _media_source_id),
+    vol.Optional(CONF_TTS): cv.entity_domain(TTS_DOMAIN),
+    vol.Optional(CONF_TTS_LANGUAGE): cv.string,
+    vol.Optional(CONF_TTS_VOICE): cv.string,
     vol.Optional(CONF_PRIORITY): vol.In(PRIORITIES),
 }
 
@@ -185,7 +203,8 @@ async def _async_call(call: ServiceCall) -> ServiceResponse:
     )
     invalid += invalid_entities
     account = entry.runtime_data
-    message, voice_url = call.data[ATTR_MESSAGE], call.data.get(CONF_VOICE_URL)
+    message = call.data[ATTR_MESSAGE]
+    voice_url = await async_call_audio(call.hass, entry.options, message, call.data)
     priority = call.data.get(CONF_PRIORITY, PRIORITY_NORMAL)
     mode: CallMode = call.data[ATTR_MODE]
     follow = (

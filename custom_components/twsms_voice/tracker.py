@@ -21,6 +21,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
+from .audio import DATA_AUDIO
 from .call_record import CallState, TrackedCall, outcome_state
 from .calls import CallTarget
 from .const import DOMAIN, EVENT_CALL_FINISHED, LOGGER
@@ -78,6 +79,7 @@ class CallTracker:
         self.last_call: TrackedCall | None = None
         self.last_call_by_contact: dict[str, TrackedCall] = {}
         self.points_used = 0
+        self._audio = hass.data[DATA_AUDIO]
 
     @property
     def pending_calls(self) -> list[TrackedCall]:
@@ -154,7 +156,13 @@ class CallTracker:
         return lambda: self._listeners.remove(update)
 
     @callback
-    def call_placed(self, target: CallTarget, sent: SendResult, message: str) -> None:
+    def call_placed(
+        self,
+        target: CallTarget,
+        sent: SendResult,
+        message: str,
+        voice_url: str | None,
+    ) -> None:
         """Start following a call the provider accepted."""
         now = dt_util.utcnow()
         call = TrackedCall(
@@ -165,6 +173,7 @@ class CallTracker:
             placed_at=now,
             points=sent.points,
             next_poll=now + reading_time(message) + FIRST_POLL,
+            voice_url=voice_url,
         )
         self._pending[sent.msgid] = call
         self.points_used += sent.points
@@ -172,7 +181,13 @@ class CallTracker:
         self._schedule()
 
     @callback
-    def call_failed(self, target: CallTarget, error: str, masked_error: str) -> None:
+    def call_failed(
+        self,
+        target: CallTarget,
+        error: str,
+        masked_error: str,
+        voice_url: str | None,
+    ) -> None:
         """Record a call that was never placed, and say so in the event.
 
         The event carries ``error`` as the caller knows the number; what is kept
@@ -189,6 +204,7 @@ class CallTracker:
         )
         self._fire_finished(call, error)
         self._record(call)
+        self._audio.release(voice_url)
 
     @callback
     def async_report(self, outcome: CallOutcome) -> None:
@@ -249,6 +265,7 @@ class CallTracker:
             if not waiter.done():
                 waiter.set_result(state)
         self._fire_finished(call, None)
+        self._audio.release(call.voice_url)
         LOGGER.debug("Call %s to %s: %s", call.msgid, mask_phone(call.phone), state)
         self._changed()
 

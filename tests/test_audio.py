@@ -1,0 +1,329 @@
+"""Tests of calls in any voice Home Assistant can speak, and of recordings from media.
+
+End to end: a Home Assistant TTS engine renders the message, the integration converts
+it and serves it, the simulator fetches it as TwSMS would and checks its format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+import io
+from pathlib import Path
+from typing import Any
+from unittest.mock import patch
+import wave
+
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    MockModule,
+    MockPlatform,
+    async_capture_events,
+    mock_config_flow,
+    mock_integration,
+    mock_platform,
+)
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.twsms_voice.audio import to_phone_wav
+from custom_components.twsms_voice.const import (
+    CONF_STATUS_CALLBACK,
+    CONF_TTS,
+    DOMAIN,
+    EVENT_CALL_FINISHED,
+)
+from homeassistant.components.tts import TextToSpeechEntity, TtsAudioType
+from homeassistant.config_entries import ConfigEntry, ConfigFlow
+from homeassistant.core import HomeAssistant
+from homeassistant.core_config import async_process_ha_core_config
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.setup import async_setup_component
+from twsms_simulator import TwsmsSimulator, VoiceFormat
+
+PHONE = VoiceFormat(8000, 1, 1)
+
+
+def make_wav(rate: int, width: int, channels: int, seconds: float = 0.5) -> bytes:
+    """Return a rising tone in the given format."""
+    frames = int(rate * seconds)
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as audio:
+        audio.setframerate(rate)
+        audio.setsampwidth(width)
+        audio.setnchannels(channels)
+        peak = 2 ** (8 * width - 1) - 1
+        samples = b"".join(
+            int((index % 100) / 100 * peak - peak // 2).to_bytes(
+                width, "little", signed=width > 1
+            )
+            if width > 1
+            else bytes([128 + (index % 100) - 50])
+            for index in range(frames)
+            for _ in range(channels)
+        )
+        audio.writeframes(samples)
+    return buffer.getvalue()
+
+
+def shape(wav: bytes) -> tuple[int, int, int, int]:
+    """Return a WAV file's rate, sample width, channels and frame count."""
+    with wave.open(io.BytesIO(wav)) as audio:
+        return (
+            audio.getframerate(),
+            audio.getsampwidth(),
+            audio.getnchannels(),
+            audio.getnframes(),
+        )
+
+
+@pytest.mark.parametrize(
+    ("rate", "width", "channels"),
+    [(16000, 2, 2), (22050, 2, 1), (44100, 3, 2), (48000, 4, 1), (4000, 1, 1)],
+)
+def test_any_pcm_wav_becomes_phone_audio(rate: int, width: int, channels: int) -> None:
+    """Whatever the rate, width and channels: 8000 Hz, 8-bit, mono, same length."""
+    converted = to_phone_wav(make_wav(rate, width, channels, seconds=0.5))
+    assert shape(converted) == (8000, 1, 1, 4000)
+
+
+def test_phone_audio_stays_as_it_is() -> None:
+    """Audio in the phone format already keeps its samples."""
+    original = make_wav(8000, 1, 1)
+    with wave.open(io.BytesIO(original)) as audio:
+        frames = audio.readframes(audio.getnframes())
+    with wave.open(io.BytesIO(to_phone_wav(original))) as audio:
+        assert audio.readframes(audio.getnframes()) == frames
+
+
+@pytest.mark.parametrize("data", [b"ID3 an mp3", b"", b"RIFF\x00\x00\x00\x00WAVE"])
+def test_what_is_not_pcm_wav_is_refused(data: bytes) -> None:
+    """MP3 or broken files are refused with a reason."""
+    with pytest.raises(ValueError, match="not a PCM WAVE file"):
+        to_phone_wav(data)
+
+
+class SpeakingEntity(TextToSpeechEntity):
+    """A TTS engine that speaks WAV at 16 kHz, 16-bit, as many real ones do."""
+
+    _attr_name = "Test voice"
+    _attr_unique_id = "test_voice"
+    _attr_supported_languages = ["en", "zh-TW"]
+    _attr_default_language = "en"
+    _attr_supported_options = [
+        "voice",
+        "preferred_format",
+        "preferred_sample_rate",
+        "preferred_sample_channels",
+        "preferred_sample_bytes",
+    ]
+
+    def __init__(self) -> None:
+        """Remember what was asked."""
+        self.asked: list[tuple[str, str, dict[str, Any]]] = []
+        self.broken = False
+
+    def get_tts_audio(
+        self, message: str, language: str, options: dict[str, Any]
+    ) -> TtsAudioType:
+        """Speak ``message``."""
+        self.asked.append((message, language, options))
+        if self.broken:
+            return None, None
+        return "wav", make_wav(16000, 2, 1, seconds=1)
+
+
+class _TestTtsFlow(ConfigFlow, domain="test_tts"):
+    """The config flow a config entry of the test engine needs to exist."""
+
+
+@pytest.fixture
+async def engine(hass: HomeAssistant, tmp_path: Path) -> AsyncGenerator[SpeakingEntity]:
+    """Set up Home Assistant's TTS with a test engine, tts.test_voice."""
+    speaker = SpeakingEntity()
+
+    async def setup_platform(
+        hass: HomeAssistant,
+        entry: ConfigEntry[Any],
+        async_add_entities: AddEntitiesCallback,
+    ) -> None:
+        async_add_entities([speaker])
+
+    async def setup_entry(hass: HomeAssistant, entry: ConfigEntry[Any]) -> bool:
+        await hass.config_entries.async_forward_entry_setups(entry, ["tts"])
+        return True
+
+    mock_integration(hass, MockModule("test_tts", async_setup_entry=setup_entry))
+    mock_platform(hass, "test_tts.config_flow")
+    mock_platform(hass, "test_tts.tts", MockPlatform(async_setup_entry=setup_platform))
+    with patch("homeassistant.components.tts.DEFAULT_CACHE_DIR", str(tmp_path)):
+        assert await async_setup_component(hass, "tts", {})
+    entry = MockConfigEntry(domain="test_tts")
+    entry.add_to_hass(hass)
+    with mock_config_flow("test_tts", _TestTtsFlow):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert hass.states.get("tts.test_voice") is not None
+        yield speaker
+
+
+@pytest.fixture
+async def reachable(
+    hass: HomeAssistant,
+    engine: SpeakingEntity,
+    loaded_entry: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+    tmp_path: Path,
+) -> str:
+    """Make Home Assistant reachable from the simulator (its external URL).
+
+    Its media and TTS are set up first: the web server takes no views once started.
+    """
+    hass.config.media_dirs = {"local": str(tmp_path)}
+    assert await async_setup_component(hass, "media_source", {})
+    client = await hass_client_no_auth()
+    url = str(client.make_url("")).rstrip("/")
+    await async_process_ha_core_config(hass, {"external_url": url})
+    # Outcomes by polling only: status reports would settle calls at once.
+    hass.config_entries.async_update_entry(
+        loaded_entry, options={**loaded_entry.options, CONF_STATUS_CALLBACK: False}
+    )
+    return url
+
+
+async def call(hass: HomeAssistant, **data: Any) -> Any:
+    """Run twsms_voice.call and return its response."""
+    return await hass.services.async_call(
+        DOMAIN,
+        "call",
+        {"target": "Mom", "message": "Smoke in the kitchen"} | data,
+        blocking=True,
+        return_response=True,
+    )
+
+
+@pytest.mark.usefixtures("reachable")
+async def test_a_call_in_a_home_assistant_voice(
+    hass: HomeAssistant,
+    engine: SpeakingEntity,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """The engine speaks, TwSMS fetches a phone-format WAV; gone after the call."""
+    response = await call(
+        hass, tts="tts.test_voice", tts_language="zh-TW", tts_voice="Aoede"
+    )
+    assert response["calls"][0]["status"] == "placed"
+    ((message, language, options),) = engine.asked
+    assert (message, language, options["voice"]) == (
+        "Smoke in the kitchen",
+        "zh-TW",
+        "Aoede",
+    )
+    (placed,) = simulator.calls.values()
+    assert placed.params["type"] == "2"
+    assert placed.voice_format == PHONE
+    url = placed.params["voice_url"]
+    assert "/api/twsms_voice/audio/" in url
+    assert len(url.rsplit("/", 1)[-1]) > 40  # an unguessable token
+
+    client = await hass_client_no_auth()
+    path = url.split("/api/", 1)[1]
+    assert (await client.get(f"/api/{path}")).status == 200
+    loaded_entry.runtime_data.tracker.async_report(
+        placed_outcome(placed.msgid, placed.phone)
+    )
+    assert (await client.get(f"/api/{path}")).status == 404  # the call has ended
+    assert (await client.get("/api/twsms_voice/audio/guessed.wav")).status == 404
+
+
+def placed_outcome(msgid: int, phone: str) -> Any:
+    """Return the outcome TwSMS would report for an answered call."""
+    from custom_components.twsms_voice.twsms import CallOutcome, CallStatus  # noqa: PLC0415
+
+    return CallOutcome(
+        msgid=msgid, phone=phone, seconds=12, points=2, status=CallStatus.ANSWERED
+    )
+
+
+@pytest.mark.usefixtures("reachable")
+async def test_the_account_option_speaks_every_message(
+    hass: HomeAssistant,
+    engine: SpeakingEntity,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """With the option set, notify.twsms_voice uses the engine too."""
+    hass.config_entries.async_update_entry(
+        loaded_entry, options={**loaded_entry.options, CONF_TTS: "tts.test_voice"}
+    )
+    await hass.services.async_call(
+        "notify", DOMAIN, {"message": "Leak", "target": "Mom"}, blocking=True
+    )
+    await hass.async_block_till_done()
+    (placed,) = simulator.calls.values()
+    assert placed.voice_format == PHONE
+    assert [message for message, _, _ in engine.asked] == ["Leak"]
+
+
+@pytest.mark.usefixtures("reachable")
+async def test_a_recording_from_home_assistant_media(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+    tmp_path: Path,
+) -> None:
+    """A media-source:// recording (CD quality) is converted and served."""
+    (tmp_path / "alarm.wav").write_bytes(make_wav(44100, 2, 2))
+    response = await call(hass, voice_url="media-source://media_source/local/alarm.wav")
+    assert response["calls"][0]["status"] == "placed"
+    (placed,) = simulator.calls.values()
+    assert placed.voice_format == PHONE
+
+
+@pytest.mark.usefixtures("reachable")
+async def test_a_recording_that_is_not_wav(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+    tmp_path: Path,
+) -> None:
+    """A media file that is no WAV is refused before any request."""
+    (tmp_path / "alarm.mp3").write_bytes(b"ID3 an mp3")
+    with pytest.raises(HomeAssistantError, match="not a PCM WAVE file") as raised:
+        await call(hass, voice_url="media-source://media_source/local/alarm.mp3")
+    assert raised.value.translation_key == "audio_failed"
+    assert simulator.requests_to("send_voice") == []
+
+
+@pytest.mark.usefixtures("reachable")
+async def test_an_engine_that_fails(
+    hass: HomeAssistant,
+    engine: SpeakingEntity,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """An engine that produces nothing fails the action, naming the reason."""
+    engine.broken = True
+    with pytest.raises(HomeAssistantError) as raised:
+        await call(hass, tts="tts.test_voice")
+    assert raised.value.translation_key == "audio_failed"
+    assert simulator.requests_to("send_voice") == []
+
+
+async def test_without_an_external_url_nothing_is_sent(
+    hass: HomeAssistant,
+    engine: SpeakingEntity,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """TwSMS could not fetch the audio: the action says so before any request."""
+    events = async_capture_events(hass, EVENT_CALL_FINISHED)
+    with pytest.raises(ServiceValidationError) as raised:
+        await call(hass, tts="tts.test_voice")
+    assert raised.value.translation_key == "audio_needs_external_url"
+    assert "external URL" in str(raised.value)
+    assert engine.asked == []
+    assert simulator.requests_to("send_voice") == []
+    assert events == []
