@@ -19,7 +19,7 @@ from twsms_simulator import FaultKind, TwsmsSimulator
 
 from .conftest import advance
 
-REACHABLE = "binary_sensor.twsms_test123_twsms_reachable"
+REACHABLE = "binary_sensor.twsms_test123_reachable"
 PROBLEM = "binary_sensor.twsms_test123_account_problem"
 
 

@@ -328,3 +328,53 @@ def test_development_frontend_is_the_pinned_one() -> None:
         f"home-assistant-frontend=={wanted.group(1)}"
         in (pyproject["dependency-groups"]["dev"])
     )
+
+
+# The rules of the Integration Quality Scale, as hassfest knows them.
+QUALITY_RULES = {
+    "bronze": [
+        "action-setup", "appropriate-polling", "brands", "common-modules",
+        "config-flow", "config-flow-test-coverage", "dependency-transparency",
+        "docs-actions", "docs-conditions", "docs-high-level-description",
+        "docs-installation-instructions", "docs-removal-instructions",
+        "docs-triggers", "entity-event-setup", "entity-unique-id",
+        "has-entity-name", "runtime-data", "test-before-configure",
+        "test-before-setup", "unique-config-entry",
+    ],
+    "silver": [
+        "action-exceptions", "config-entry-unloading",
+        "docs-configuration-parameters", "docs-installation-parameters",
+        "entity-unavailable", "integration-owner", "log-when-unavailable",
+        "parallel-updates", "reauthentication-flow", "test-coverage",
+    ],
+    "gold": [
+        "devices", "diagnostics", "discovery", "discovery-update-info",
+        "docs-data-update", "docs-examples", "docs-known-limitations",
+        "docs-supported-devices", "docs-supported-functions",
+        "docs-troubleshooting", "docs-use-cases", "dynamic-devices",
+        "entity-category", "entity-device-class", "entity-disabled-by-default",
+        "entity-translations", "exception-translations", "icon-translations",
+        "reconfiguration-flow", "repair-issues", "stale-devices",
+    ],
+    "platinum": ["async-dependency", "inject-websession", "strict-typing"],
+}  # fmt: skip
+
+
+def test_quality_scale_covers_every_rule() -> None:
+    """Every rule is done, or exempt with a reason; the README names the tier."""
+    rules = load_yaml_dict(str(COMPONENT / "quality_scale.yaml"))["rules"]
+    every = [rule for tier in QUALITY_RULES.values() for rule in tier]
+    assert sorted(rules) == sorted(every)
+    for name, status in rules.items():
+        if status != "done":
+            assert status["status"] == "exempt", name
+            assert len(status["comment"]) > 20, name
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "Platinum" in readme
+
+
+def test_every_platform_limits_parallel_updates() -> None:
+    """Each entity platform says how many updates may run at once."""
+    for platform in ("binary_sensor", "button", "event", "notify", "sensor"):
+        source = (COMPONENT / f"{platform}.py").read_text(encoding="utf-8")
+        assert "\nPARALLEL_UPDATES = 0\n" in source, platform
