@@ -98,6 +98,7 @@ async def test_failed_calls_fire_failed(
 )
 def test_logbook_lines(hass: HomeAssistant, data: dict[str, Any], line: str) -> None:
     """A finished call reads as a sentence in the logbook, the number masked."""
+    hass.config.language = "en"
     described: dict[str, Any] = {}
 
     def describe_event(domain: str, event_type: str, describe: Any) -> None:
@@ -122,3 +123,22 @@ async def test_entities(
 ) -> None:
     """A call event entity for the account and for each contact."""
     await snapshot_platform(hass, entity_registry, snapshot, loaded_entry.entry_id)
+
+
+def test_logbook_lines_in_chinese(hass: HomeAssistant) -> None:
+    """When Home Assistant speaks Chinese, so does the logbook."""
+    hass.config.language = "zh-Hant"
+    described: dict[str, Any] = {}
+    logbook.async_describe_events(
+        hass, lambda domain, event_type, describe: described.update({"d": describe})
+    )
+    event: Event[dict[str, Any]] = Event(
+        EVENT_CALL_FINISHED,
+        {
+            "phone": "0912000001",
+            "contact": "媽媽",
+            "status": "answered",
+            "duration": 12,
+        },
+    )
+    assert described["d"](event)[LOGBOOK_ENTRY_MESSAGE] == "媽媽 已接聽，收聽 12 秒"

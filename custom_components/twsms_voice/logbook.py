@@ -11,14 +11,27 @@ from homeassistant.core import Event, HomeAssistant, callback
 from .const import DOMAIN, EVENT_CALL_FINISHED
 from .phone import mask_phone
 
+# Logbook lines are not translated by Home Assistant: English, or Chinese when
+# Home Assistant speaks it.
 _OUTCOMES = {
-    "answered": "{who} answered",
-    "hung_up": "{who} hung up at once",
-    "no_answer": "{who} did not answer",
-    "busy": "{who} was busy",
-    "unknown": "{who} was called; the outcome is unknown",
-    "failed": "{who} could not be called",
+    "en": {
+        "answered": "{who} answered",
+        "hung_up": "{who} hung up at once",
+        "no_answer": "{who} did not answer",
+        "busy": "{who} was busy",
+        "unknown": "{who} was called; the outcome is unknown",
+        "failed": "{who} could not be called",
+    },
+    "zh": {
+        "answered": "{who} 已接聽",
+        "hung_up": "{who} 接起即掛斷",
+        "no_answer": "{who} 未接聽",
+        "busy": "{who} 忙線中",
+        "unknown": "已撥給 {who}，結果不明",
+        "failed": "無法撥給 {who}",
+    },
 }
+_LISTENED = {"en": ", listened {seconds} s", "zh": "，收聽 {seconds} 秒"}
 
 
 @callback
@@ -33,11 +46,14 @@ def async_describe_events(
     @callback
     def describe(event: Event[dict[str, Any]]) -> dict[str, str]:
         data = event.data
+        language = "zh" if hass.config.language.startswith("zh") else "en"
         who = data["contact"] or mask_phone(data["phone"])
-        outcome = _OUTCOMES.get(data["status"], "{who}: " + str(data["status"]))
+        outcome = _OUTCOMES[language].get(
+            data["status"], "{who}: " + str(data["status"])
+        )
         message = outcome.format(who=who)
         if data["status"] in ("answered", "hung_up") and data["duration"] is not None:
-            message += f", listened {data['duration']} s"
+            message += _LISTENED[language].format(seconds=data["duration"])
         return {LOGBOOK_ENTRY_NAME: "TwSMS Voice", LOGBOOK_ENTRY_MESSAGE: message}
 
     async_describe_event(DOMAIN, EVENT_CALL_FINISHED, describe)

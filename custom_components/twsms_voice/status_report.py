@@ -7,7 +7,7 @@ outcomes by polling alone. The cloud often connects after the integration has st
 (at every boot): calls placed until then use the external URL or polling, and the
 cloudhook is attached as soon as the cloud connects.
 
-Whoever knows the URL can post to it; its webhook id (128 random bits) is the secret.
+Whoever knows the URL can post to it; its webhook id (256 random bits) is the secret.
 A report only settles a pending call whose msgid and number it names, so the worst a
 forger who learnt the URL could do is settle such a call early (an escalation might
 stop). Whatever arrives, the answer is the same and nothing is logged with the id.
