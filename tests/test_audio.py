@@ -25,6 +25,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.twsms_voice import audio
 from custom_components.twsms_voice.audio import to_phone_wav
 from custom_components.twsms_voice.const import (
     CONF_STATUS_CALLBACK,
@@ -39,7 +40,7 @@ from homeassistant.core_config import async_process_ha_core_config
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.setup import async_setup_component
-from twsms_simulator import TwsmsSimulator, VoiceFormat
+from twsms_simulator import PhoneBehaviour, TwsmsSimulator, VoiceFormat
 
 PHONE = VoiceFormat(8000, 1, 1)
 
@@ -214,7 +215,7 @@ async def test_a_call_in_a_home_assistant_voice(
     response = await call(
         hass, tts="tts.test_voice", tts_language="zh-TW", tts_voice="Aoede"
     )
-    assert response["calls"][0]["status"] == "placed"
+    assert response["calls"][0]["status"] == "placed", response
     ((message, language, options),) = engine.asked
     assert (message, language, options["voice"]) == (
         "Smoke in the kitchen",
@@ -234,7 +235,9 @@ async def test_a_call_in_a_home_assistant_voice(
     loaded_entry.runtime_data.tracker.async_report(
         placed_outcome(placed.msgid, placed.phone)
     )
-    assert (await client.get(f"/api/{path}")).status == 404  # the call has ended
+    assert (await client.get(f"/api/{path}")).status == 200  # for a late fetch
+    with patch.object(audio, "IDLE_KEPT", 0):  # ... a few minutes later
+        assert (await client.get(f"/api/{path}")).status == 404
     assert (await client.get("/api/twsms_voice/audio/guessed.wav")).status == 404
 
 
@@ -327,3 +330,48 @@ async def test_without_an_external_url_nothing_is_sent(
     assert engine.asked == []
     assert simulator.requests_to("send_voice") == []
     assert events == []
+
+
+@pytest.mark.usefixtures("reachable")
+async def test_home_assistant_voice_through_an_escalation(
+    hass: HomeAssistant,
+    engine: SpeakingEntity,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """The second person of a sequential call hears the same audio, still there."""
+    hass.config_entries.async_update_entry(
+        loaded_entry, options={**loaded_entry.options, CONF_STATUS_CALLBACK: True}
+    )
+    simulator.outcome_delay = 0.2  # reported to the webhook, on the real clock
+    simulator.phones["0912000001"] = PhoneBehaviour(status="NoAnswer")
+    response = await call(
+        hass,
+        target=["Mom", "Neighbour"],
+        message="Fire!",
+        mode="sequential",
+        tts="tts.test_voice",
+    )
+    assert [call["status"] for call in response["calls"]] == ["no_answer", "answered"]
+    assert [call.voice_format for call in simulator.calls.values()] == [PHONE, PHONE]
+    assert len(engine.asked) == 1  # rendered once for the whole action
+
+
+@pytest.mark.usefixtures("reachable")
+async def test_the_cooldown_knows_home_assistant_voices(
+    hass: HomeAssistant,
+    engine: SpeakingEntity,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """The same words in the same voice to the same number are placed once."""
+    for _ in range(3):
+        await hass.services.async_call(
+            "notify",
+            DOMAIN,
+            {"message": "Fire!", "target": "Mom", "data": {"tts": "tts.test_voice"}},
+            blocking=True,
+        )
+        await hass.async_block_till_done()
+    assert len(simulator.calls) == 1
+    assert loaded_entry.runtime_data.placer.suppressed_calls == 2

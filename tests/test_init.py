@@ -66,6 +66,8 @@ async def test_provider_unreachable_at_start(
     await hass.services.async_call(
         NOTIFY, DOMAIN, {"message": "Smoke!", "target": "0933111222"}, blocking=True
     )
+    await hass.async_block_till_done()
+    assert len(simulator.requests_to("send_voice")) == 1
     assert simulator.calls == {}
     await advance(hass, freezer, 10)
     assert [call.phone for call in simulator.calls.values()] == ["0933111222"]

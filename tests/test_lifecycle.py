@@ -23,10 +23,15 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.twsms_voice.const import DOMAIN, EVENT_CALL_FINISHED
 from homeassistant.config_entries import ConfigEntryDisabler, ConfigEntryState
-from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
+from homeassistant.const import (
+    EVENT_HOMEASSISTANT_STOP,
+    EVENT_STATE_CHANGED,
+    STATE_UNAVAILABLE,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.core_config import async_process_ha_core_config
-from twsms_simulator import FaultKind, TwsmsSimulator
+from homeassistant.exceptions import HomeAssistantError
+from twsms_simulator import FaultKind, PhoneBehaviour, TwsmsSimulator
 
 from .conftest import queued_calls, start_call
 
@@ -129,13 +134,6 @@ async def test_a_silent_provider_at_start_does_not_keep_the_service_away(
     await hass.async_block_till_done()
 
 
-def test_the_setup_check_is_bounded() -> None:
-    """The check at start waits less than 10 s for the provider."""
-    from custom_components.twsms_voice.account import CHECK_TIMEOUT  # noqa: PLC0415
-
-    assert CHECK_TIMEOUT < 10
-
-
 async def test_disabling_stops_everything(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
 ) -> None:
@@ -216,3 +214,42 @@ async def test_a_new_contact_needs_no_reload(
     await hass.async_block_till_done()
     assert hass.states.get("notify.dad") is not None
     assert unavailable == []
+
+
+@pytest.mark.usefixtures("reports_come_back")
+async def test_a_removed_account_places_no_more_calls(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
+) -> None:
+    """An escalation waiting to retry when its account is deleted stops there."""
+    simulator.phones["0912000001"] = PhoneBehaviour(status="NoAnswer")
+    task = start_call(hass, target="Mom", message="Smoke!", retries=2, retry_delay=1)
+    async with asyncio.timeout(10):
+        while not simulator.calls or loaded_entry.runtime_data.tracker.pending_calls:
+            await asyncio.sleep(0.01)
+    await hass.config_entries.async_remove(loaded_entry.entry_id)
+    with pytest.raises(HomeAssistantError, match="not loaded"):
+        await task
+    await asyncio.sleep(1.5)
+    assert len(simulator.requests_to("send_voice")) == 1
+
+
+async def test_home_assistant_stopping_stops_the_account(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """The stop event flushes what is pending and takes no more calls."""
+    await hass.services.async_call(
+        "notify", DOMAIN, {"message": "Smoke!", "target": "Mom"}, blocking=True
+    )
+    await hass.async_block_till_done()
+    key = f"{DOMAIN}.{loaded_entry.entry_id}"
+    assert hass_storage[key]["data"]["pending"] == []  # not written yet
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert [call["msgid"] for call in hass_storage[key]["data"]["pending"]] == [8692325]
+    with pytest.raises(HomeAssistantError, match="not loaded"):
+        await hass.services.async_call(
+            "notify", DOMAIN, {"message": "Again", "target": "Mom"}, blocking=True
+        )

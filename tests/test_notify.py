@@ -162,7 +162,7 @@ async def test_provider_refusals_end_in_the_event_not_in_the_action(
     state = hass.states.get("sensor.twsms_test123_last_call")
     assert state is not None
     assert state.attributes["error"] == (
-        "The phone number 0933***222 was rejected: it is not a valid number"
+        "The phone number 09*****222 was rejected: it is not a valid number"
     )
 
 

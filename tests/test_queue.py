@@ -259,7 +259,7 @@ async def test_too_old_calls_are_reported_not_placed(
     state = hass.states.get("sensor.mom_last_call")
     assert state is not None
     assert state.state == "failed"
-    assert "0912***001" in state.attributes["error"]  # masked where it is kept
+    assert "09*****001" in state.attributes["error"]  # masked where it is kept
 
 
 async def test_an_unexpected_error_does_not_end_the_retries(
@@ -396,3 +396,51 @@ async def test_unreadable_stored_calls_are_skipped(
     assert list(placed(simulator)) == ["0933000001"]
     assert caplog.text.count("Skipping a stored call that cannot be read") == 5
     assert config_entry.runtime_data.tracker.points_used == 9
+
+
+async def test_two_lost_answers_end_the_call_as_unknown(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """TwSMS acts on a send but its answer never comes, twice: no third call.
+
+    The call may have been placed, so it ends as `unknown`, saying why.
+    """
+    events = async_capture_events(hass, EVENT_CALL_FINISHED)
+    simulator.add_fault(FaultKind.DROP_AFTER_PLACING, times=2)
+    await notify(hass, "0933000001")
+    for _ in range(12):
+        await advance(hass, freezer, 10)
+    assert len(simulator.requests_to("send_voice")) == 2
+    assert queued_calls(loaded_entry) == 0
+    (event,) = events
+    assert event.data["status"] == "unknown"
+    assert "may have been placed" in event.data["error"]
+
+
+async def test_a_lost_answer_waits_for_the_provider_to_answer(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """After a lost answer the call is not sent blindly again: only once TwSMS answers.
+
+    While it does not, the queue asks it a free question every few seconds.
+    """
+    simulator.add_fault(FaultKind.DROP_AFTER_PLACING)
+    simulator.add_fault(FaultKind.HTTP_STATUS, status=503, times=6)  # the probes
+    await notify(hass, "0933000001")
+    for _ in range(6):
+        await advance(hass, freezer, 5)
+    assert len(simulator.requests_to("send_voice")) == 1  # only probes so far
+    probes = [
+        r for r in simulator.requests_to("query_voice") if r.params["msgid"] == "1"
+    ]
+    assert len(probes) >= 5
+    await advance(hass, freezer, 5)  # a probe is answered: the call goes again
+    await advance(hass, freezer, 0)
+    assert len(simulator.requests_to("send_voice")) == 2
+    assert queued_calls(loaded_entry) == 0

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.twsms_voice.const import DOMAIN
@@ -104,3 +106,34 @@ async def test_a_placed_call_is_not_placed_again_after_a_restart(
     assert [c.msgid for c in loaded_entry.runtime_data.tracker.pending_calls] == [
         8692325
     ]
+
+
+async def test_a_call_being_stored_is_not_sent_by_anything_else(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A request that goes through while new calls are written sends none of them.
+
+    Only the write's end sends them: each once, and only once stored.
+    """
+    real_save = AccountStore.async_save
+    saving = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow_save(self: AccountStore) -> None:
+        saving.set()
+        await release.wait()
+        await real_save(self)
+
+    with patch.object(AccountStore, "async_save", slow_save):
+        task = hass.async_create_task(notify(hass, ["0933000001", "0933000002"]))
+        await saving.wait()
+        loaded_entry.runtime_data.queue.retry_now()  # another call just went through
+        await asyncio.sleep(0.1)
+        assert simulator.requests_to("send_voice") == []
+        release.set()
+        await task
+    assert len(simulator.requests_to("send_voice")) == 2
+    assert "Error" not in caplog.text

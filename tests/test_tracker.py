@@ -103,7 +103,7 @@ async def test_outcome_by_polling(
     assert state_of(hass, LAST_CALL) == state
     assert state_of(hass, MOM_LAST_CALL) == state
     attributes = hass.states.get(LAST_CALL).attributes  # type: ignore[union-attr]
-    assert attributes["phone"] == "0912***001"
+    assert attributes["phone"] == "09*****001"
     assert (attributes["msgid"], attributes["duration"]) == (8692325, duration)
     assert [event.data for event in events] == [
         {

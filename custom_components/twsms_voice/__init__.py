@@ -5,6 +5,7 @@ from __future__ import annotations
 from homeassistant.components import webhook
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import ConfigType
 
@@ -42,7 +43,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) -
         )
     account = await TwsmsAccount.async_get(hass, entry)
     account.configure()
-    await account.async_check()
+    try:
+        await account.async_check()
+    except HomeAssistantError:
+        # Not loaded: nothing of the account may run (a later setup starts anew).
+        await account.async_stop()
+        raise
     account.start()
     entry.runtime_data = account
     entry.async_on_unload(account.pause)

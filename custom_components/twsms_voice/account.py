@@ -85,8 +85,8 @@ class TwsmsAccount:
         accounts = hass.data.setdefault(DATA_ACCOUNTS, {})
         if (account := accounts.get(entry.entry_id)) is None:
             account = cls(hass, entry)
-            accounts[entry.entry_id] = account
             await account.async_load()
+            accounts[entry.entry_id] = account
         return account
 
     @property
@@ -186,7 +186,8 @@ class TwsmsAccount:
         try:
             await async_check_credentials(self.client)
         except TwsmsAuthenticationError:
-            self.entry.async_start_reauth(self.hass)
+            if self.hass.data[DATA_ACCOUNTS].get(self.entry.entry_id) is self:
+                self.entry.async_start_reauth(self.hass)
         except TwsmsError as err:
             LOGGER.debug("Check of %s: %s", self.entry.title, err)
 
@@ -199,7 +200,7 @@ class TwsmsAccount:
         await self.queue.async_stop(DRAIN_TIMEOUT)
         await self.tracker.async_stop()
         self.status_reports.unregister()
-        await self.store.async_save()
+        await self.store.async_close()
 
     async def async_remove(self) -> None:
         """End every call of a deleted account, and delete everything it kept."""
@@ -230,9 +231,13 @@ class TwsmsAccount:
 
     @callback
     def _on_reply(self, error: TwsmsError | None) -> None:
-        """Learn from every request; once one goes through, send what waits."""
+        """Learn from every request; once TwSMS answers again, send what waits.
+
+        Any real answer counts (the free check's "unknown call" too): only the
+        passing problems say it is still away.
+        """
         self.health.on_reply(error)
-        if error is None:
+        if not isinstance(error, TRANSIENT_ERRORS):
             self.queue.retry_now()
 
     def _data_to_store(self) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from .const import CONF_TTS, CONF_TTS_LANGUAGE, CONF_TTS_VOICE, CONF_VOICE_URL, 
 
 PHONE_RATE: Final = 8000
 AUDIO_PATH: Final = f"/api/{DOMAIN}/audio"
-IDLE_KEPT: Final = 300.0  # seconds a file no call holds is kept (for late fetches)
+IDLE_KEPT: Final = 300.0  # seconds a file no call holds is kept
 LONGEST_KEPT: Final = 3600.0
 # A Home Assistant engine is asked for WAV only (Home Assistant turns an MP3 voice
 # into WAV with ffmpeg). Rate, width and channels are converted here: asking for
@@ -123,6 +123,7 @@ def _resampled(samples: list[int], rate: int) -> list[int]:
 @dataclass
 class _File:
     wav: bytes
+    source: str  # what it says: the same source is the same call for the cooldown
     made: float = field(default_factory=time.monotonic)
     idle_since: float = field(default_factory=time.monotonic)
     holds: int = 0
@@ -137,13 +138,18 @@ class AudioFiles:
         self._files: dict[str, _File] = {}
 
     @callback
-    def add(self, wav: bytes) -> str:
+    def add(self, wav: bytes, source: str) -> str:
         """Serve ``wav`` and return its URL; raise when TwSMS could reach none."""
         base = _external_url(self._hass)
         self._sweep()
         token = secrets.token_urlsafe(32)
-        self._files[token] = _File(wav)
+        self._files[token] = _File(wav, source)
         return f"{base}{AUDIO_PATH}/{token}.wav"
+
+    def source(self, url: str | None) -> str | None:
+        """Return what a file served here says (its engine and text, or its media)."""
+        token = self._token(url)
+        return self._files[token].source if token is not None else None
 
     @callback
     def hold(self, url: str | None) -> None:
@@ -153,13 +159,16 @@ class AudioFiles:
 
     @callback
     def release(self, url: str | None) -> None:
-        """Let go of the file for a call that ended; the last one removes it."""
+        """Let go of the file for a call that ended.
+
+        A file nobody holds is kept a few minutes more (the next call of an
+        escalation may still come, and TwSMS may fetch late), then forgotten.
+        """
         if (token := self._token(url)) is not None:
             audio = self._files[token]
             audio.holds -= 1
             audio.idle_since = time.monotonic()
-            if audio.holds <= 0:
-                del self._files[token]
+        self._sweep()
 
     def get(self, token: str) -> bytes | None:
         """Return a file still served, if the token names one."""
@@ -252,7 +261,8 @@ async def async_voice_url(
             translation_key="audio_failed",
             translation_placeholders={"error": str(err)},
         ) from err
-    return hass.data[DATA_AUDIO].add(wav)
+    source = voice_url or f"tts {tts_entity} {sorted(tts_options.items())}\n{message}"
+    return hass.data[DATA_AUDIO].add(wav, source)
 
 
 async def _async_speak(

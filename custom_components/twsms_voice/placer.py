@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Final
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
+from .audio import DATA_AUDIO
 from .calls import CallResult, CallTarget
 from .const import (
     CONF_CALLS_PER_HOUR,
@@ -33,7 +34,7 @@ from .const import (
 )
 from .errors import call_error
 from .phone import mask_phone
-from .queue import QueuedCall
+from .queued_call import QueuedCall
 from .timing import async_wait_for
 from .twsms import TwsmsError
 
@@ -122,7 +123,7 @@ class CallPlacer:
             return tickets
         calls = self._account.queue.add(passed, message, voice_url)
         for call in calls:
-            key = _cooldown_key(call.target, message, voice_url)
+            key = self._cooldown_key(call.target, message, voice_url)
             call.settled.add_done_callback(self._when_settled(key, priority))
             tickets.append(
                 CallTicket(target=call.target, settled=call.settled, queued=call)
@@ -196,12 +197,12 @@ class CallPlacer:
         oldest = time.monotonic() - self._cooldown
         while self._recent and next(iter(self._recent.values())) < oldest:
             self._recent.popitem(last=False)
-        return _cooldown_key(target, message, voice_url) in self._recent
+        return self._cooldown_key(target, message, voice_url) in self._recent
 
     def _remember(
         self, target: CallTarget, message: str, voice_url: str | None
     ) -> None:
-        key = _cooldown_key(target, message, voice_url)
+        key = self._cooldown_key(target, message, voice_url)
         self._recent[key] = time.monotonic()
         self._recent.move_to_end(key)
         if len(self._recent) > COOLDOWN_REMEMBERED:
@@ -213,6 +214,16 @@ class CallPlacer:
         while self._accepted and self._accepted[0] <= oldest:
             self._accepted.popleft()
         return len(self._accepted) + self._on_their_way
+
+    def _cooldown_key(
+        self, target: CallTarget, message: str, voice_url: str | None
+    ) -> tuple[str, str]:
+        """Return what makes two calls the same call: the number, and what is heard.
+
+        Audio made here gets a new URL each time; what it says is what counts.
+        """
+        heard = self._hass.data[DATA_AUDIO].source(voice_url) or voice_url or message
+        return (target.phone, heard)
 
     def _when_settled(
         self, key: tuple[str, str], priority: str
@@ -242,12 +253,6 @@ class CallPlacer:
             health.async_call_cap_reached(self._cap, caller)
         elif self._calls_this_hour() < self._cap:
             health.async_clear_call_cap()
-
-
-def _cooldown_key(
-    target: CallTarget, message: str, voice_url: str | None
-) -> tuple[str, str]:
-    return (target.phone, voice_url or message)
 
 
 def _caller(hass: HomeAssistant, context: Context | None) -> str:

@@ -5,26 +5,27 @@ of its own, so nothing that happens to the caller (a cancelled automation, a rel
 of the entry) can leave a call half-sent: the attempt ends, and the call is placed,
 queued again or failed, in every case.
 
-A call the provider could not take because of a passing problem (no connection, a
-timeout, HTTP 5xx or 429, a reply that makes no sense, its own system error -99) is
-tried again after 2, 4, 8, 16 and then every 30 s, until it goes through or is older
-than the maximum age (an alarm call an hour late is worse than none); then it is
-reported as failed. While calls wait, one of them is tried every few seconds, and
-the moment any request succeeds every waiting call goes at once: after an outage,
-alarms leave as soon as the provider is back. Calls still queued when Home Assistant
-stops are tried again when it starts. Errors no retry can fix (a wrong number or
-setting, a wrong API URL, the account's password, state or points) end the call at
-once.
+A call the provider could not take because of a passing problem (no connection, HTTP
+5xx or 429, a reply that makes no sense, its own system error -99) is tried again
+after 2, 4, 8, 16 and then every 30 s, until it goes through or is older than the
+maximum age (an alarm call an hour late is worse than none); then it is reported as
+failed. While calls wait, the account is asked a free question every few seconds,
+and the moment any request succeeds every waiting call goes at once: after an
+outage, alarms leave as soon as the provider is back. Calls still queued when Home
+Assistant stops are tried again when it starts. Errors no retry can fix (a wrong
+number or setting, a wrong API URL, the account's password, state or points) end the
+call at once.
 
-The guarantee is at least once: a request whose answer was lost may have been placed,
-and is placed again, once.
+A request whose answer was lost after it was sent (a timeout, a dropped connection)
+may have placed the call. Such a call is sent again only once the provider answers
+again, and only once: a second lost answer ends it as ``unknown``. So the guarantee
+is at least once, and a lost answer costs at most one duplicate.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
@@ -36,10 +37,13 @@ from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
 from .audio import DATA_AUDIO
-from .calls import CallResult, CallTarget, speech_from_storage, speech_to_storage
+from .call_record import CallState
+from .calls import CallResult, CallTarget
 from .const import DOMAIN, LOGGER
+from .credentials import async_check_credentials
 from .errors import call_error
 from .phone import mask_phone
+from .queued_call import QueuedCall
 from .twsms import (
     SendResult,
     TwsmsAuthenticationError,
@@ -54,9 +58,9 @@ if TYPE_CHECKING:
 
 FIRST_RETRY: Final = 2.0  # seconds; doubled for each further attempt
 LONGEST_RETRY: Final = 30.0
-PROBE_INTERVAL: Final = timedelta(
-    seconds=5
-)  # while calls wait, one is tried this often
+PROBE_INTERVAL: Final = timedelta(seconds=5)  # while calls wait, TwSMS is asked
+PROBE_TIMEOUT: Final = 10.0
+MOST_UNSURE: Final = 2  # lost answers before a call ends as `unknown`
 TRANSIENT_ERRORS: Final = (
     TwsmsConnectionError,
     TwsmsMalformedReplyError,
@@ -67,72 +71,6 @@ TRANSIENT_ERRORS: Final = (
 def retry_delay(attempts: int) -> timedelta:
     """Return the wait after ``attempts`` failed attempts: doubling, capped."""
     return timedelta(seconds=min(LONGEST_RETRY, FIRST_RETRY * 2 ** (attempts - 1)))
-
-
-@dataclass(kw_only=True, eq=False)
-class QueuedCall:
-    """A call not yet accepted by the provider."""
-
-    id: str
-    target: CallTarget
-    message: str
-    voice_url: str | None
-    created_at: datetime
-    next_attempt: datetime
-    attempts: int = 0
-    last_error: str | None = None  # what went wrong, with the number masked
-    # Settled once, when the call is placed or has failed; whoever waits, waits here.
-    settled: asyncio.Future[CallResult] = field(repr=False)
-    last_exception: HomeAssistantError | None = field(default=None, repr=False)
-
-    def as_storage(self) -> dict[str, Any]:
-        """Return a JSON-friendly copy (by hand: `asdict` is slow on the hot path)."""
-        target = self.target
-        return {
-            "id": self.id,
-            "target": {
-                "phone": target.phone,
-                "contact_id": target.contact_id,
-                "contact": target.contact,
-                "speech": speech_to_storage(target.speech),
-            },
-            "message": self.message,
-            "voice_url": self.voice_url,
-            "created_at": self.created_at.isoformat(),
-            "next_attempt": self.next_attempt.isoformat(),
-            "attempts": self.attempts,
-            "last_error": self.last_error,
-        }
-
-    @classmethod
-    def from_storage(
-        cls, stored: dict[str, Any], settled: asyncio.Future[CallResult]
-    ) -> QueuedCall:
-        """Rebuild a call saved by `as_storage`; raise ValueError if it makes no sense."""
-        try:
-            target = stored["target"]
-            return cls(
-                id=str(stored["id"]),
-                target=CallTarget(
-                    phone=str(target["phone"]),
-                    contact_id=target.get("contact_id"),
-                    contact=target.get("contact"),
-                    speech=speech_from_storage(target["speech"]),
-                ),
-                message=str(stored["message"]),
-                voice_url=stored.get("voice_url"),
-                created_at=dt_util.parse_datetime(
-                    stored["created_at"], raise_on_error=True
-                ),
-                next_attempt=dt_util.parse_datetime(
-                    stored["next_attempt"], raise_on_error=True
-                ),
-                attempts=int(stored.get("attempts", 0)),
-                last_error=stored.get("last_error"),
-                settled=settled,
-            )
-        except (KeyError, TypeError, AttributeError) as err:
-            raise ValueError(repr(err)) from err
 
 
 def _errors(
@@ -151,10 +89,13 @@ class CallQueue:
         self._hass = hass
         self._account = account
         self._calls: dict[str, QueuedCall] = {}
+        self._unstored: set[str] = set()  # added, not written yet: not to be sent
         self._attempts: dict[str, asyncio.Task[None]] = {}
+        self._probe: asyncio.Task[None] | None = None
         self._cancel_timer: CALLBACK_TYPE | None = None
         self._running = False
-        self._last_attempt_at = dt_util.utcnow()
+        self._stopped = False
+        self._last_request_at = dt_util.utcnow()
         self.max_age = timedelta(minutes=15)
 
     @property
@@ -189,33 +130,44 @@ class CallQueue:
         self._cancel_schedule()
 
     async def async_stop(self, timeout: float) -> None:
-        """Let attempts under way end (up to ``timeout`` s), then cancel the rest.
+        """Take no more calls; let attempts under way end, then cancel the rest.
 
         A cancelled attempt leaves its call queued and stored: the provider may or may
         not have placed it, and it is tried again at the next start.
         """
+        self._stopped = True
         self.pause()
         if self._attempts:
             await asyncio.wait(self._attempts.values(), timeout=timeout)
-        await self._async_cancel_attempts()
+        await self._async_cancel_tasks()
 
     async def async_fail_all(self, error: HomeAssistantError) -> None:
         """End every call with ``error``, for an account that is deleted."""
+        self._stopped = True
         self.pause()
-        await self._async_cancel_attempts()
+        await self._async_cancel_tasks()
         for call in list(self._calls.values()):
             self._give_up(call, error, str(error))
 
-    async def _async_cancel_attempts(self) -> None:
-        attempts = list(self._attempts.values())
-        for attempt in attempts:
-            attempt.cancel()
-        await asyncio.gather(*attempts, return_exceptions=True)
+    async def _async_cancel_tasks(self) -> None:
+        tasks = [*self._attempts.values(), *([self._probe] if self._probe else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def add(
         self, targets: list[CallTarget], message: str, voice_url: str | None
     ) -> list[QueuedCall]:
-        """Queue the calls; `async_send` stores them and makes their first attempts."""
+        """Queue the calls; `async_send` stores them and makes their first attempts.
+
+        Until then they are not sent by anything else (a retry, a probe's success).
+        """
+        if self._stopped:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="entry_not_loaded",
+                translation_placeholders={"title": self._account.entry.title},
+            )
         now = dt_util.utcnow()
         calls = [
             QueuedCall(
@@ -231,6 +183,7 @@ class CallQueue:
         ]
         for call in calls:
             self._calls[call.id] = call
+            self._unstored.add(call.id)
             self._hass.data[DATA_AUDIO].hold(voice_url)
         return calls
 
@@ -247,7 +200,11 @@ class CallQueue:
         )
 
     async def _async_store_and_send(self, calls: list[QueuedCall]) -> None:
-        await self._account.store.async_save()
+        try:
+            await self._account.store.async_save()
+        finally:
+            for call in calls:
+                self._unstored.discard(call.id)
         for call in calls:
             if call.id in self._calls:  # not ended meanwhile (an account removed)
                 self._start_attempt(call)
@@ -255,16 +212,26 @@ class CallQueue:
     @callback
     def retry_now(self) -> None:
         """Try every waiting call at once: a request just went through."""
-        if len(self._calls) == len(self._attempts):
+        if len(self._calls) == len(self._attempts) + len(self._unstored):
             return  # nothing waits
         now = dt_util.utcnow()
-        for call in self._calls.values():
-            if call.id not in self._attempts:
-                call.next_attempt = min(call.next_attempt, now)
+        for call in self._waiting():
+            call.held = False
+            call.next_attempt = min(call.next_attempt, now)
         self._schedule()
 
+    def _waiting(self) -> list[QueuedCall]:
+        """Return the calls stored and not being tried right now."""
+        return [
+            call
+            for call in self._calls.values()
+            if call.id not in self._attempts and call.id not in self._unstored
+        ]
+
     def _start_attempt(self, call: QueuedCall) -> None:
-        self._last_attempt_at = dt_util.utcnow()
+        if call.id in self._attempts or self._stopped:
+            return
+        self._last_request_at = dt_util.utcnow()
         self._attempts[call.id] = self._hass.async_create_task(
             self._async_attempt(call), f"{DOMAIN} call attempt", eager_start=False
         )
@@ -283,7 +250,7 @@ class CallQueue:
                     response_url=self._account.response_url,
                 )
             finally:  # whatever ends the attempt, even a cancellation
-                del self._attempts[call.id]
+                self._attempts.pop(call.id, None)
         except TwsmsError as err:
             self._attempt_failed(call, err)
         except Exception:  # noqa: BLE001 - a bug here must not end the call's delivery
@@ -294,27 +261,39 @@ class CallQueue:
 
     def _attempt_failed(self, call: QueuedCall, err: TwsmsError) -> None:
         error, masked = _errors(lambda phone: call_error(err, phone), call)
-        if isinstance(err, TRANSIENT_ERRORS):
-            if not self._expired(call, dt_util.utcnow()):
-                self._retry_later(call, masked, error)
-                return
-            error, masked = _errors(
-                lambda phone: self._expired_error(call, phone), call
-            )
-        elif isinstance(err, TwsmsAuthenticationError):
-            self._account.entry.async_start_reauth(self._hass)
-        self._give_up(call, error, masked)
+        if not isinstance(err, TRANSIENT_ERRORS):
+            if isinstance(err, TwsmsAuthenticationError):
+                self._account.entry.async_start_reauth(self._hass)
+            self._give_up(call, error, masked)
+            return
+        maybe_sent = isinstance(err, TwsmsConnectionError) and err.maybe_sent
+        call.unsure += maybe_sent
+        if self._expired(call, dt_util.utcnow()):
+            error, masked = _errors(partial(self._expired_error, call), call)
+            self._give_up(call, error, masked)
+        elif call.unsure >= MOST_UNSURE:
+            error, masked = _errors(partial(_unsure_error, err), call)
+            self._give_up(call, error, masked, CallState.UNKNOWN)
+        else:
+            self._retry_later(call, masked, error, held=maybe_sent)
 
     def _retry_later(
-        self, call: QueuedCall, reason: str, error: HomeAssistantError | None
+        self,
+        call: QueuedCall,
+        reason: str,
+        error: HomeAssistantError | None,
+        *,
+        held: bool = False,
     ) -> None:
         call.last_error = reason
         call.last_exception = error
+        call.held = held
         call.next_attempt = dt_util.utcnow() + retry_delay(call.attempts)
         LOGGER.debug(
-            "Call to %s not placed (attempt %s), trying again: %s",
+            "Call to %s not placed (attempt %s), trying again%s: %s",
             mask_phone(call.target.phone),
             call.attempts,
+            " once TwSMS answers" if held else "",
             reason,
         )
         self._account.store.schedule_save()
@@ -338,14 +317,25 @@ class CallQueue:
         )
 
     def _give_up(
-        self, call: QueuedCall, error: HomeAssistantError, masked: str
+        self,
+        call: QueuedCall,
+        error: HomeAssistantError,
+        masked: str,
+        state: CallState = CallState.FAILED,
     ) -> None:
         self._calls.pop(call.id, None)
         self._account.tracker.call_failed(
-            call.target, str(error), masked, call.voice_url
+            call.target, str(error), masked, call.voice_url, state
         )
+        outcome = state if state is not CallState.FAILED else None
         self._settle(
-            call, CallResult(target=call.target, error=error, attempts=call.attempts)
+            call,
+            CallResult(
+                target=call.target,
+                error=error,
+                outcome=outcome,
+                attempts=call.attempts,
+            ),
         )
 
     @staticmethod
@@ -373,39 +363,62 @@ class CallQueue:
             self._cancel_timer = None
 
     def _schedule(self) -> None:
-        """Set the one timer for the next attempt; none while nothing waits."""
+        """Set the one timer for the next attempt or probe; none while nothing waits."""
         self._cancel_schedule()
-        waiting = [
-            call.next_attempt
-            for call in self._calls.values()
-            if call.id not in self._attempts
-        ]
+        waiting = self._waiting()
         if not self._running or not waiting:
             return
-        due = min(*waiting, self._last_attempt_at + PROBE_INTERVAL)
+        due = min(
+            (call.next_attempt for call in waiting if not call.held),
+            default=self._last_request_at + PROBE_INTERVAL,
+        )
+        due = min(due, self._last_request_at + PROBE_INTERVAL)
         self._cancel_timer = async_track_point_in_utc_time(
             self._hass, self._async_attempt_due, due
         )
 
     @callback
     def _async_attempt_due(self, _: datetime) -> None:
-        """Try every due call again at once; end those too old.
+        """Try every due call again at once; end those too old; else probe.
 
-        With none due, the call waiting longest is tried anyway (a probe): when it
-        goes through, `retry_now` sends all the others.
+        The probe is a free question to the provider; when it is answered,
+        `retry_now` sends every waiting call.
         """
         self._cancel_timer = None
         now = dt_util.utcnow()
-        waiting = [
-            call for call in self._calls.values() if call.id not in self._attempts
-        ]
-        due = [call for call in waiting if call.next_attempt <= now]
-        if not due and waiting:
-            due = [min(waiting, key=lambda call: call.next_attempt)]
-        for call in due:
+        started = False
+        for call in self._waiting():
             if self._expired(call, now):
                 error, masked = _errors(partial(self._expired_error, call), call)
                 self._give_up(call, error, masked)
-            else:
+            elif not call.held and call.next_attempt <= now:
                 self._start_attempt(call)
+                started = True
+        if (
+            not started
+            and self._probe is None
+            and self._waiting()
+            and now >= self._last_request_at + PROBE_INTERVAL
+        ):
+            self._last_request_at = now
+            self._probe = self._hass.async_create_task(
+                self._async_probe(), f"{DOMAIN} probe", eager_start=False
+            )
         self._schedule()
+
+    async def _async_probe(self) -> None:
+        """Ask the provider a free question: its answer goes to the account's health."""
+        try:
+            await async_check_credentials(self._account.client, PROBE_TIMEOUT)
+        except TwsmsError:
+            pass  # still down: the account's health has heard it
+        finally:
+            self._probe = None
+
+
+def _unsure_error(err: TwsmsError, phone: str) -> HomeAssistantError:
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="call_unsure",
+        translation_placeholders={"phone": phone, "error": str(err)},
+    )

@@ -33,7 +33,7 @@ from homeassistant.helpers.target import (
     async_extract_referenced_entity_ids,
 )
 
-from .audio import async_call_audio
+from .audio import DATA_AUDIO, async_call_audio
 from .call_record import CallState
 from .calls import raise_for_failures, resolve_targets
 from .const import (
@@ -211,19 +211,24 @@ async def _async_call(call: ServiceCall) -> ServiceResponse:
         call.data[ATTR_WAIT] or mode is CallMode.SEQUENTIAL or call.data[ATTR_RETRIES]
     )
     if follow:
-        results = await async_escalate(
-            call.hass,
-            account,
-            targets,
-            message,
-            voice_url,
-            mode=mode,
-            retries=call.data[ATTR_RETRIES],
-            retry_delay=call.data[ATTR_RETRY_DELAY],
-            wait_timeout=call.data[ATTR_WAIT_TIMEOUT],
-            context=call.context,
-            priority=priority,
-        )
+        audio = call.hass.data[DATA_AUDIO]
+        audio.hold(voice_url)  # for every step and retry, not just the first call
+        try:
+            results = await async_escalate(
+                call.hass,
+                account,
+                targets,
+                message,
+                voice_url,
+                mode=mode,
+                retries=call.data[ATTR_RETRIES],
+                retry_delay=call.data[ATTR_RETRY_DELAY],
+                wait_timeout=call.data[ATTR_WAIT_TIMEOUT],
+                context=call.context,
+                priority=priority,
+            )
+        finally:
+            audio.release(voice_url)
     else:
         tickets = await account.placer.async_submit(
             targets, message, voice_url, context=call.context, priority=priority

@@ -39,7 +39,7 @@ class AccountStore:
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry_id}.queue"
         )
         self._data_to_store = data_to_store
-        self._removed = False
+        self._closed = False
         self._migrating = False
 
     async def async_load(self) -> dict[str, Any]:
@@ -63,18 +63,26 @@ class AccountStore:
 
     async def async_save(self) -> None:
         """Write now (and forget a write that was waiting)."""
-        if not self._removed:
+        if not self._closed:
             await self._store.async_save(self._data_to_store())
 
     @callback
     def schedule_save(self) -> None:
         """Write within a second, together with other changes."""
-        if not self._removed:
+        if not self._closed:
             self._store.async_delay_save(self._data_to_store, SAVE_DELAY)
+
+    async def async_close(self) -> None:
+        """Write what is pending, then nothing more (the account has stopped).
+
+        A stopped account's file belongs to the next one started for the entry.
+        """
+        await self.async_save()
+        self._closed = True
 
     async def async_remove(self) -> None:
         """Delete the file for good: nothing is written afterwards."""
-        self._removed = True
+        self._closed = True
         # Writing first waits for a write under way and drops a delayed one, which
         # would otherwise put the file back after it was removed.
         await self._store.async_save({})

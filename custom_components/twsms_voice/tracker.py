@@ -187,11 +187,14 @@ class CallTracker:
         error: str,
         masked_error: str,
         voice_url: str | None,
+        state: CallState = CallState.FAILED,
     ) -> None:
-        """Record a call that was never placed, and say so in the event.
+        """Record a call that ended without being followed, and say so in the event.
 
-        The event carries ``error`` as the caller knows the number; what is kept
-        (sensors, diagnostics, the recorder) shows it masked.
+        It was never placed (``failed``), or may have been (``unknown``).
+
+        The event carries ``error`` with the number in full, as automations want it
+        (the recorder keeps events too); sensors and diagnostics show it masked.
         """
         call = TrackedCall(
             msgid=None,
@@ -199,7 +202,7 @@ class CallTracker:
             contact_id=target.contact_id,
             contact=target.contact,
             placed_at=dt_util.utcnow(),
-            state=CallState.FAILED,
+            state=state,
             error=masked_error,
         )
         self._fire_finished(call, error)

@@ -38,6 +38,7 @@ _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL: Final = "https://api.twsms.com"
 MIN_TIMEOUT: Final = 60.0  # The spec asks clients to wait at least 60 s.
+CONNECT_TIMEOUT: Final = 10.0  # to open a connection: nothing is sent before
 # The spec sets no length; the smallest default limit of common web servers is IIS's
 # 2,048 bytes of query string (Apache takes 8,190 bytes per request line, nginx 8 KB).
 MAX_QUERY_LENGTH: Final = 2048
@@ -66,15 +67,22 @@ async def _no_silent_retry(
     """
     try:
         return await handler(request)
+    except aiohttp.ClientConnectorError:
+        raise  # no connection, nothing sent: aiohttp does not repeat these
     except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as err:
         raise _ConnectionLostError(err) from None
 
 
 def mask_phone(phone: str) -> str:
-    """Hide the middle of a number, for logs, diagnostics and sensor attributes."""
+    """Hide all but the prefix and the last three digits, for what is kept.
+
+    Enough to tell numbers apart in logs, diagnostics and sensor attributes; next
+    to a contact's name, too little to dial.
+    """
     if len(phone) <= 6:
         return "*" * len(phone)
-    return f"{phone[:4]}{'*' * (len(phone) - 7)}{phone[-3:]}"
+    shown = 3 if phone.startswith("+") else 2
+    return f"{phone[:shown]}{'*' * (len(phone) - shown - 3)}{phone[-3:]}"
 
 
 def _invalid(parameter: str, message: str) -> TwsmsInvalidRequestError:
@@ -144,11 +152,6 @@ class TwsmsVoiceClient:
             f"{type(self).__name__}(username={self._username!r}, "
             f"base_url={str(self._base_url)!r})"
         )
-
-    @property
-    def username(self) -> str:
-        """Return the account this client acts for."""
-        return self._username
 
     def check_send(
         self,
@@ -303,20 +306,30 @@ class TwsmsVoiceClient:
             async with (
                 asyncio.timeout(timeout),
                 self._session.get(
-                    url, allow_redirects=False, middlewares=middlewares
+                    url,
+                    allow_redirects=False,
+                    middlewares=middlewares,
+                    timeout=aiohttp.ClientTimeout(
+                        total=None, sock_connect=CONNECT_TIMEOUT
+                    ),
                 ) as response,
             ):
                 raw = await response.read()
                 status = response.status
                 location = response.headers.get("Location")
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as err:
+            # Nothing was sent: no connection (refused, no route, DNS, TLS).
+            detail = _redact(f"{type(err).__name__}: {err}", secrets)
+            msg = f"Cannot reach {host}: {detail}"
+            raise TwsmsConnectionError(msg) from None
         except TimeoutError:
             msg = f"No reply from {host} within {timeout:.0f} s"
-            raise TwsmsConnectionError(msg) from None
+            raise TwsmsConnectionError(msg, maybe_sent=True) from None
         except (_ConnectionLostError, aiohttp.ClientError, OSError) as err:
             error = err.error if isinstance(err, _ConnectionLostError) else err
             detail = _redact(f"{type(error).__name__}: {error}", secrets)
-            msg = f"Cannot reach {host}: {detail}"
-            raise TwsmsConnectionError(msg) from None
+            msg = f"Lost the connection to {host}: {detail}"
+            raise TwsmsConnectionError(msg, maybe_sent=True) from None
         if status >= 500 or status == 429:
             msg = f"{host} answered HTTP {status}"
             raise TwsmsConnectionError(msg)

@@ -16,8 +16,15 @@ class TwsmsConnectionError(TwsmsError):
     """The provider could not be reached or did not answer in time.
 
     Covers DNS failures, refused and reset connections, timeouts, HTTP 5xx and 429:
-    all are worth retrying later.
+    all are worth retrying later. ``maybe_sent`` says the request may have reached
+    the provider and been acted on (it was sent, and its answer was lost): a call
+    sent again then rings twice.
     """
+
+    def __init__(self, message: str, *, maybe_sent: bool = False) -> None:
+        """Say whether the provider may have acted on the request."""
+        super().__init__(message)
+        self.maybe_sent = maybe_sent
 
 
 class TwsmsHttpError(TwsmsError):
