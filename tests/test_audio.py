@@ -375,3 +375,15 @@ async def test_the_cooldown_knows_home_assistant_voices(
         await hass.async_block_till_done()
     assert len(simulator.calls) == 1
     assert loaded_entry.runtime_data.placer.suppressed_calls == 2
+
+
+def test_audio_too_long_for_a_call_is_refused() -> None:
+    """Ten minutes and more is refused before any sample is read."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as audio:
+        audio.setframerate(8000)
+        audio.setsampwidth(1)
+        audio.setnchannels(1)
+        audio.writeframes(b"\\x80" * 8000 * 601)
+    with pytest.raises(ValueError, match="longer than 600 s"):
+        to_phone_wav(buffer.getvalue())

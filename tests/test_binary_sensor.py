@@ -8,6 +8,7 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     snapshot_platform,
 )
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from yarl import URL
 
@@ -15,6 +16,7 @@ from custom_components.twsms_voice.const import CONF_CHECK_EVERY, DOMAIN
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
 from twsms_simulator import FaultKind, TwsmsSimulator
 
 from .conftest import advance
@@ -122,3 +124,40 @@ async def test_entities(
 ) -> None:
     """The account's two health sensors."""
     await snapshot_platform(hass, entity_registry, snapshot, loaded_entry.entry_id)
+
+
+async def test_problem_follows_a_repair_fixed_in_home_assistant(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """The cap's fix flow removes its issue: the problem sensor turns off too."""
+    assert await async_setup_component(hass, "repairs", {})
+    hass.config_entries.async_update_entry(
+        loaded_entry, options={**loaded_entry.options, "calls_per_hour": 1}
+    )
+    for message in ("one", "two"):
+        await hass.services.async_call(
+            DOMAIN,
+            "call",
+            {"target": "0933000001", "message": message},
+            blocking=True,
+            return_response=True,
+        )
+    assert state_of(hass, PROBLEM) == "on"
+    client = await hass_client()
+    flow = await (
+        await client.post(
+            "/api/repairs/issues/fix",
+            json={
+                "handler": DOMAIN,
+                "issue_id": f"call_cap_reached_{loaded_entry.entry_id}",
+            },
+        )
+    ).json()
+    await client.post(
+        f"/api/repairs/issues/fix/{flow['flow_id']}", json={"calls_per_hour": 10}
+    )
+    await hass.async_block_till_done()
+    assert state_of(hass, PROBLEM) == "off"

@@ -221,14 +221,16 @@ async def test_reauth(
     simulator.accounts[USERNAME].password = "new-password"
     result = await loaded_entry.start_reauth_flow(hass)
     assert result["step_id"] == "reauth_confirm"
+    schema = result["data_schema"]
+    assert schema is not None
+    assert list(schema.schema) == [CONF_PASSWORD]  # nothing else
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
-        {CONF_PASSWORD: "still-wrong", CONF_ADVANCED: {CONF_API_URL: simulator.url}},
+        {CONF_PASSWORD: "still-wrong"},
     )
     assert result["errors"] == {"base": "invalid_auth"}
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {CONF_PASSWORD: "new-password", CONF_ADVANCED: {CONF_API_URL: simulator.url}},
+        result["flow_id"], {CONF_PASSWORD: "new-password"}
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
@@ -252,8 +254,7 @@ async def test_reauth_after_a_failed_setup_loads_the_entry(
     assert config_entry.state is ConfigEntryState.SETUP_ERROR
     (flow,) = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     result: Any = await hass.config_entries.flow.async_configure(
-        flow["flow_id"],
-        {CONF_PASSWORD: "new-password", CONF_ADVANCED: {CONF_API_URL: simulator.url}},
+        flow["flow_id"], {CONF_PASSWORD: "new-password"}
     )
     assert result["reason"] == "reauth_successful"
     await hass.async_block_till_done()

@@ -14,7 +14,11 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.twsms_voice import logbook
 from custom_components.twsms_voice.const import DOMAIN, EVENT_CALL_FINISHED
-from homeassistant.components.logbook import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
+from homeassistant.components.logbook import (
+    LOGBOOK_ENTRY_ICON,
+    LOGBOOK_ENTRY_MESSAGE,
+    LOGBOOK_ENTRY_NAME,
+)
 from homeassistant.const import Platform
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -108,10 +112,10 @@ def test_logbook_lines(hass: HomeAssistant, data: dict[str, Any], line: str) -> 
     event: Event[dict[str, Any]] = Event(
         EVENT_CALL_FINISHED, {"phone": "0912000001"} | data
     )
-    assert described[EVENT_CALL_FINISHED](event) == {
-        LOGBOOK_ENTRY_NAME: "TwSMS Voice",
-        LOGBOOK_ENTRY_MESSAGE: line,
-    }
+    entry = described[EVENT_CALL_FINISHED](event)
+    assert entry[LOGBOOK_ENTRY_NAME] == "TwSMS Voice"
+    assert entry[LOGBOOK_ENTRY_MESSAGE] == line
+    assert entry[LOGBOOK_ENTRY_ICON].startswith("mdi:phone")
 
 
 @pytest.mark.parametrize("platforms", [[Platform.EVENT]])

@@ -66,9 +66,10 @@ async def test_limiter_spaces_starts_and_keeps_the_window() -> None:
 
     await asyncio.gather(*(start() for _ in range(12)))
     gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
-    assert min(gaps) >= 1 / 10 - 0.001  # measured a little after each start
-    assert starts[10] - starts[0] >= WINDOW - 0.001
-    assert starts[11] - starts[1] >= WINDOW - 0.001
+    # Measured a little after each start: a busy machine may shift one by a little.
+    assert min(gaps) >= 1 / 10 - 0.005
+    assert starts[10] - starts[0] >= WINDOW - 0.005
+    assert starts[11] - starts[1] >= WINDOW - 0.005
 
 
 async def test_a_late_start_does_not_squeeze_the_next_ones() -> None:
@@ -82,14 +83,18 @@ async def test_a_late_start_does_not_squeeze_the_next_ones() -> None:
         starts.append(time.monotonic())
     assert most_in_one_second(starts) <= 5
     gaps = [later - earlier for earlier, later in zip(starts, starts[1:], strict=False)]
-    assert min(gaps) >= 1 / 5 - 0.001
+    assert min(gaps) >= 1 / 5 - 0.005
 
 
-def test_the_rate_can_change() -> None:
-    """Options change the rate of a limiter already in use."""
-    limiter = RateLimiter(10)
-    limiter.rate = 40
-    assert limiter.rate == 40
+async def test_the_rate_can_change() -> None:
+    """Options change the rate of a limiter already in use, for the next starts."""
+    limiter = RateLimiter(1)
+    await limiter.acquire()
+    limiter.rate = 50
+    started = time.monotonic()
+    for _ in range(5):
+        await limiter.acquire()
+    assert time.monotonic() - started < 0.9  # at 1 per second this takes 5 s
 
 
 def test_limiter_needs_a_positive_rate() -> None:

@@ -363,7 +363,9 @@ async def test_the_cap_repair_raises_the_cap(
     )
     flow = await response.json()
     assert flow["step_id"] == "cap"
-    assert flow["description_placeholders"] == {"account": "test123"}
+    assert flow["description_placeholders"]["account"] == "test123"
+    assert flow["description_placeholders"]["cap"] == "1"
+    assert flow["description_placeholders"]["caller"].startswith("context ")
     response = await client.post(
         f"/api/repairs/issues/fix/{flow['flow_id']}", json={"calls_per_hour": 10}
     )

@@ -359,3 +359,24 @@ async def test_no_target_at_all(
     with pytest.raises(ServiceValidationError) as raised:
         await _call(hass, message="Smoke!")
     assert raised.value.translation_key == "no_targets"
+
+
+async def test_contacts_of_another_account(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    office_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """Picking a contact of another account than the one named calls nobody wrong."""
+    response = await _call(
+        hass,
+        message="Smoke!",
+        entity_id="notify.mom",
+        target="0933111222",
+        config_entry_id=office_entry.entry_id,
+    )
+    assert response is not None
+    assert response["invalid_targets"] == ["Mom"]
+    assert [(c.username, c.phone) for c in simulator.calls.values()] == [
+        ("office", "0933111222")
+    ]

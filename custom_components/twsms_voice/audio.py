@@ -33,6 +33,7 @@ from homeassistant.util.hass_dict import HassKey
 from .const import CONF_TTS, CONF_TTS_LANGUAGE, CONF_TTS_VOICE, CONF_VOICE_URL, DOMAIN
 
 PHONE_RATE: Final = 8000
+LONGEST_AUDIO: Final = 600  # seconds: ten minutes of speech is no alarm call
 AUDIO_PATH: Final = f"/api/{DOMAIN}/audio"
 IDLE_KEPT: Final = 300.0  # seconds a file no call holds is kept
 LONGEST_KEPT: Final = 3600.0
@@ -49,19 +50,25 @@ def to_phone_wav(data: bytes) -> bytes:
 
     Raises ValueError for anything that is not PCM WAV.
     """
+    out = bytearray()
     try:
         with wave.open(io.BytesIO(data)) as source:
             rate = source.getframerate()
             width = source.getsampwidth()
             channels = source.getnchannels()
-            frames = source.readframes(source.getnframes())
+            if source.getnframes() > LONGEST_AUDIO * rate:
+                msg = f"longer than {LONGEST_AUDIO} s"
+                raise ValueError(msg)
+            # A second at a time: memory stays small whatever the file's length.
+            while frames := source.readframes(rate):
+                mono = _mono(_samples(frames, width), channels)
+                out += bytes(
+                    min(255, max(0, (sample >> 8) + 128))
+                    for sample in _resampled(mono, rate)
+                )
     except (wave.Error, EOFError) as err:
         msg = f"not a PCM WAVE file ({err})"
         raise ValueError(msg) from err
-    mono = _mono(_samples(frames, width), channels)
-    out = bytearray(
-        min(255, max(0, (sample >> 8) + 128)) for sample in _resampled(mono, rate)
-    )
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as target:
         target.setframerate(PHONE_RATE)
@@ -97,7 +104,7 @@ def _mono(samples: list[int], channels: int) -> list[int]:
 
 
 def _resampled(samples: list[int], rate: int) -> list[int]:
-    """Resample to the phone rate: averaged down (no aliasing), interpolated up."""
+    """Resample to the phone rate: averaged down (a simple low-pass), interpolated up."""
     if rate == PHONE_RATE or not samples:
         return samples
     count = len(samples) * PHONE_RATE // rate

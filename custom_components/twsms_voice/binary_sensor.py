@@ -81,6 +81,7 @@ class TwsmsVoiceBinarySensor(TwsmsVoiceEntity, BinarySensorEntity):
         """Update whenever the health changes."""
         await super().async_added_to_hass()
         self.async_on_remove(self._health.async_add_listener(self.async_write_ha_state))
+        self.async_on_remove(self._health.async_track_issues(self.async_write_ha_state))
 
     @property
     def is_on(self) -> bool:

@@ -10,6 +10,7 @@ from yarl import URL
 
 from homeassistant.components import webhook
 from homeassistant.config_entries import (
+    SOURCE_REAUTH,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
@@ -178,11 +179,15 @@ class TwsmsVoiceConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {
-                CONF_USERNAME: user_input.get(
-                    CONF_USERNAME, current.get(CONF_USERNAME)
-                ),
+                CONF_USERNAME: str(
+                    user_input.get(CONF_USERNAME, current.get(CONF_USERNAME))
+                ).strip(),
                 CONF_PASSWORD: user_input[CONF_PASSWORD],
-                CONF_API_URL: _api_url(user_input[CONF_ADVANCED][CONF_API_URL]),
+                CONF_API_URL: _api_url(
+                    user_input.get(CONF_ADVANCED, {}).get(
+                        CONF_API_URL, current.get(CONF_API_URL, DEFAULT_BASE_URL)
+                    )
+                ),
             }
             if data[CONF_API_URL] is None:
                 errors["base"] = "invalid_api_url"
@@ -194,9 +199,10 @@ class TwsmsVoiceConfigFlow(ConfigFlow, domain=DOMAIN):
         if CONF_USERNAME not in current:
             fields[vol.Required(CONF_USERNAME)] = str
         fields[vol.Required(CONF_PASSWORD)] = PASSWORD_SELECTOR
-        fields[vol.Required(CONF_ADVANCED)] = _advanced_section(
-            current.get(CONF_API_URL, DEFAULT_BASE_URL)
-        )
+        if self.source != SOURCE_REAUTH:  # a new password is all reauth asks
+            fields[vol.Required(CONF_ADVANCED)] = _advanced_section(
+                current.get(CONF_API_URL, DEFAULT_BASE_URL)
+            )
         schema = vol.Schema(fields)
         if user_input is not None:
             schema = self.add_suggested_values_to_schema(schema, user_input)
@@ -214,7 +220,7 @@ class TwsmsVoiceConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Ask for the account and check it."""
         if user_input is not None:
-            await self.async_set_unique_id(user_input[CONF_USERNAME])
+            await self.async_set_unique_id(user_input[CONF_USERNAME].strip())
             self._abort_if_unique_id_configured()
         return await self._async_account_step(
             "user",
@@ -250,7 +256,7 @@ class TwsmsVoiceConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         entry = (
             self._get_reauth_entry()
-            if self.source == "reauth"
+            if self.source == SOURCE_REAUTH
             else self._get_reconfigure_entry()
         )
         # Only the fields the form changed (the webhook id stays), then a reload,

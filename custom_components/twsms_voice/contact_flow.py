@@ -7,7 +7,11 @@ from typing import Any
 
 import voluptuous as vol
 
-from homeassistant.config_entries import ConfigSubentryFlow, SubentryFlowResult
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    ConfigSubentryFlow,
+    SubentryFlowResult,
+)
 from homeassistant.const import CONF_NAME
 from homeassistant.helpers.selector import (
     NumberSelector,
@@ -38,21 +42,24 @@ VOICE_SELECTOR = SelectSelector(
         mode=SelectSelectorMode.DROPDOWN,
     )
 )
-SPEED_SELECTOR = NumberSelector(
-    NumberSelectorConfig(min=-10, max=10, step=1, mode=NumberSelectorMode.SLIDER)
-)
-VOLUME_SELECTOR = NumberSelector(
-    NumberSelectorConfig(min=0, max=100, step=5, mode=NumberSelectorMode.SLIDER)
-)
+
+
+def _number(low: int, high: int, step: int, mode: NumberSelectorMode) -> NumberSelector:
+    return NumberSelector(NumberSelectorConfig(min=low, max=high, step=step, mode=mode))
 
 
 def voice_fields(*, required: bool) -> dict[vol.Marker, Any]:
-    """Voice, speed and volume: required defaults for the account, optional per contact."""
+    """Voice, speed and volume: required defaults for the account, optional per contact.
+
+    An optional value is a box, not a slider: an untouched slider would look like
+    a value chosen (its minimum) while it means "the account's default".
+    """
     marker = vol.Required if required else vol.Optional
+    mode = NumberSelectorMode.SLIDER if required else NumberSelectorMode.BOX
     return {
         marker(CONF_VOICE): VOICE_SELECTOR,
-        marker(CONF_SPEED): SPEED_SELECTOR,
-        marker(CONF_VOLUME): VOLUME_SELECTOR,
+        marker(CONF_SPEED): _number(-10, 10, 1, mode),
+        marker(CONF_VOLUME): _number(0, 100, 5, mode),
     }
 
 
@@ -76,7 +83,9 @@ class ContactSubentryFlow(ConfigSubentryFlow):
     ) -> SubentryFlowResult:
         entry = self._get_entry()
         editing = (
-            self._get_reconfigure_subentry() if self.source == "reconfigure" else None
+            self._get_reconfigure_subentry()
+            if self.source == SOURCE_RECONFIGURE
+            else None
         )
         others = [
             subentry

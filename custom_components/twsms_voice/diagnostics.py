@@ -31,10 +31,9 @@ async def async_get_config_entry_diagnostics(
             },
             TO_REDACT,
         ),
+        # Contacts by number in the list: their names are people's names.
         "contacts": [
-            {"name": contact.title}
-            | dict(contact.data)
-            | {CONF_PHONE: mask_phone(contact.data[CONF_PHONE])}
+            dict(contact.data) | {CONF_PHONE: mask_phone(contact.data[CONF_PHONE])}
             for contact in contacts(entry)
         ],
         "suppressed_calls": account.placer.suppressed_calls,

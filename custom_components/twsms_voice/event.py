@@ -54,7 +54,7 @@ class TwsmsVoiceCallEvent(TwsmsVoiceEntity, EventEntity):
         """Listen to one account's calls, or to one contact's."""
         super().__init__(hass, entry, "call_event", contact)
         self._entry_id = entry.entry_id
-        self._contact = contact.title if contact else None
+        self._contact_id = contact.subentry_id if contact else None
 
     async def async_added_to_hass(self) -> None:
         """Listen for finished calls."""
@@ -69,7 +69,7 @@ class TwsmsVoiceCallEvent(TwsmsVoiceEntity, EventEntity):
     def _mine(self, event_data: dict[str, Any]) -> bool:
         if event_data["config_entry_id"] != self._entry_id:
             return False
-        return self._contact is None or event_data["contact"] == self._contact
+        return self._contact_id in (None, event_data["contact_id"])
 
     @callback
     def _call_finished(self, event: Event[dict[str, Any]]) -> None:

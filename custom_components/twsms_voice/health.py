@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
 from .const import DOMAIN, LOGGER
@@ -70,13 +70,39 @@ class AccountHealth:
 
     @property
     def open_issues(self) -> list[str]:
-        """Return the kinds of this account's open repair issues."""
+        """Return the kinds of this account's repair issues open and not dismissed."""
         registry = ir.async_get(self._hass)
         return [
             kind
             for kind in ALL_ISSUES
-            if registry.async_get_issue(DOMAIN, issue_id(kind, self._entry.entry_id))
+            if (
+                issue := registry.async_get_issue(
+                    DOMAIN, issue_id(kind, self._entry.entry_id)
+                )
+            )
+            and issue.dismissed_version is None
         ]
+
+    @callback
+    def async_track_issues(self, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call ``update`` whenever an issue of this account changes, whoever did it.
+
+        A repair's fix flow or the user dismissing an issue changes it too.
+        """
+
+        @callback
+        def mine(data: ir.EventIssueRegistryUpdatedData) -> bool:
+            return data["domain"] == DOMAIN and data["issue_id"].endswith(
+                self._entry.entry_id
+            )
+
+        @callback  # in the event loop: a plain function would run in the executor
+        def changed(_: Event[ir.EventIssueRegistryUpdatedData]) -> None:
+            update()
+
+        return self._hass.bus.async_listen(
+            ir.EVENT_REPAIRS_ISSUE_REGISTRY_UPDATED, changed, event_filter=mine
+        )
 
     @callback
     def on_reply(self, error: TwsmsError | None) -> None:
@@ -156,7 +182,6 @@ class AccountHealth:
             | (placeholders or {}),
             data={"entry_id": self._entry.entry_id},
         )
-        self._changed()
 
     def _delete(self, kind: str) -> None:
         registry = ir.async_get(self._hass)

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from homeassistant.components.logbook import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
+from homeassistant.components.logbook import (
+    LOGBOOK_ENTRY_ICON,
+    LOGBOOK_ENTRY_MESSAGE,
+    LOGBOOK_ENTRY_NAME,
+)
 from homeassistant.core import Event, HomeAssistant, callback
 
 from .const import DOMAIN, EVENT_CALL_FINISHED
@@ -31,6 +35,14 @@ _OUTCOMES = {
         "failed": "無法撥給 {who}",
     },
 }
+_ICONS = {
+    "answered": "mdi:phone-check",
+    "hung_up": "mdi:phone-hangup",
+    "no_answer": "mdi:phone-missed",
+    "busy": "mdi:phone-cancel",
+    "unknown": "mdi:phone-remove",
+    "failed": "mdi:phone-alert",
+}
 _LISTENED = {"en": ", listened {seconds} s", "zh": "，收聽 {seconds} 秒"}
 
 
@@ -54,6 +66,10 @@ def async_describe_events(
         message = outcome.format(who=who)
         if data["status"] in ("answered", "hung_up") and data["duration"] is not None:
             message += _LISTENED[language].format(seconds=data["duration"])
-        return {LOGBOOK_ENTRY_NAME: "TwSMS Voice", LOGBOOK_ENTRY_MESSAGE: message}
+        return {
+            LOGBOOK_ENTRY_NAME: "TwSMS Voice",
+            LOGBOOK_ENTRY_MESSAGE: message,
+            LOGBOOK_ENTRY_ICON: _ICONS.get(data["status"], "mdi:phone"),
+        }
 
     async_describe_event(DOMAIN, EVENT_CALL_FINISHED, describe)

@@ -59,14 +59,18 @@ def async_load_legacy_service(
     named after their title.
     """
     oldest = min(
-        hass.config_entries.async_entries(DOMAIN), key=lambda other: other.created_at
+        hass.config_entries.async_entries(
+            DOMAIN, include_ignore=False, include_disabled=False
+        ),
+        key=lambda other: other.created_at,
     )
     name = (
         DOMAIN
         if oldest.entry_id == entry.entry_id
         else f"{DOMAIN}_{slugify(entry.title)}"
     )
-    hass.async_create_task(
+    entry.async_create_task(
+        hass,
         async_load_platform(
             hass,
             Platform.NOTIFY,

@@ -16,9 +16,10 @@ from homeassistant.components.repairs import (
     RepairsFlowResult,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 
 from .config_flow import CALLS_PER_HOUR_SELECTOR
-from .const import CONF_CALLS_PER_HOUR, DEFAULT_CALLS_PER_HOUR
+from .const import CONF_CALLS_PER_HOUR, DEFAULT_CALLS_PER_HOUR, DOMAIN
 from .health import ISSUE_CALL_CAP_REACHED
 from .typedefs import TwsmsVoiceConfigEntry
 
@@ -26,9 +27,12 @@ from .typedefs import TwsmsVoiceConfigEntry
 class CallCapRepairFlow(RepairsFlow):
     """Change the hourly cap of the account whose calls it refused."""
 
-    def __init__(self, entry: TwsmsVoiceConfigEntry) -> None:
-        """Fix one account's cap."""
+    def __init__(
+        self, entry: TwsmsVoiceConfigEntry, placeholders: dict[str, str]
+    ) -> None:
+        """Fix one account's cap; ``placeholders`` say who called and the cap."""
         self._entry = entry
+        self._placeholders = placeholders
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -58,7 +62,8 @@ class CallCapRepairFlow(RepairsFlow):
                 ),
                 {CONF_CALLS_PER_HOUR: cap},
             ),
-            description_placeholders={"account": self._entry.title},
+            description_placeholders=self._placeholders
+            | {"account": self._entry.title},
         )
 
 
@@ -68,6 +73,9 @@ async def async_create_fix_flow(
     """Return the fix flow of an issue."""
     entry_id = str((data or {}).get("entry_id"))
     entry: TwsmsVoiceConfigEntry | None = hass.config_entries.async_get_entry(entry_id)
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
     if issue_id.startswith(ISSUE_CALL_CAP_REACHED) and entry is not None:
-        return CallCapRepairFlow(entry)
+        return CallCapRepairFlow(
+            entry, dict(issue.translation_placeholders or {}) if issue else {}
+        )
     return ConfirmRepairFlow()

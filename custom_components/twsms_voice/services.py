@@ -158,15 +158,14 @@ def _targeted_contacts(
 def _loaded_entry(
     call: ServiceCall, targeted: Collection[str]
 ) -> TwsmsVoiceConfigEntry:
-    """Return the account the call names, or that its entity targets belong to.
+    """Return the account the call names, or that its picked contacts belong to.
 
     Without either, the only account there is.
     """
-    entries = call.hass.config_entries.async_loaded_entries(DOMAIN)
-    if len(targeted) == 1 and not call.data.get(ATTR_CONFIG_ENTRY_ID):
-        (only,) = targeted
-        entries = [entry for entry in entries if entry.entry_id == only] or entries
-    if entry_id := call.data.get(ATTR_CONFIG_ENTRY_ID):
+    entry_id = call.data.get(ATTR_CONFIG_ENTRY_ID)
+    if not entry_id and len(targeted) == 1:
+        (entry_id,) = targeted
+    if entry_id:
         entry = call.hass.config_entries.async_get_entry(entry_id)
         if entry is None or entry.domain != DOMAIN:
             raise ServiceValidationError(
@@ -181,6 +180,7 @@ def _loaded_entry(
                 translation_placeholders={"title": entry.title},
             )
         return entry
+    entries = call.hass.config_entries.async_loaded_entries(DOMAIN)
     if len(entries) != 1:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
@@ -202,6 +202,15 @@ async def _async_call(call: ServiceCall) -> ServiceResponse:
         entry, call.data.get(ATTR_TARGET, []), call.data, picked.get(entry.entry_id, [])
     )
     invalid += invalid_entities
+    # Contacts of another account cannot be called from this one: say so.
+    invalid += [
+        contact.title
+        for entry_id, contact_ids in picked.items()
+        if entry_id != entry.entry_id
+        and (other := call.hass.config_entries.async_get_entry(entry_id))
+        for contact_id in contact_ids
+        if (contact := other.subentries.get(contact_id))
+    ]
     account = entry.runtime_data
     message = call.data[ATTR_MESSAGE]
     voice_url = await async_call_audio(call.hass, entry.options, message, call.data)

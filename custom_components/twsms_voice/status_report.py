@@ -166,10 +166,11 @@ class StatusReports:
         try:
             body = await _read_body(request) if request.method == "POST" else b""
             status, outcome = read_report(request.method, request.query, body)
+            if outcome is not None:
+                self._on_report(outcome)
         except Exception:  # noqa: BLE001 - whatever a stranger sends or breaks off
+            LOGGER.debug("A status report could not be taken", exc_info=True)
             return web.Response(status=400)
-        if outcome is not None:
-            self._on_report(outcome)
         return web.Response(status=status, text="OK" if status == 200 else None)
 
 

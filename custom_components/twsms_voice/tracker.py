@@ -254,6 +254,9 @@ class CallTracker:
     def _finish_with(self, call: TrackedCall, outcome: CallOutcome) -> None:
         """Settle a pending call with the outcome the provider told."""
         state = outcome_state(outcome.status, outcome.seconds, self.min_listening)
+        # What the provider finally charged is what counts.
+        self.points_used += outcome.points - call.points
+        call.points = outcome.points
         self._finish(call, state, outcome.seconds)
 
     def _finish(
@@ -291,6 +294,7 @@ class CallTracker:
                 "msgid": call.msgid,
                 "phone": call.phone,
                 "contact": call.contact,
+                "contact_id": call.contact_id,
                 "status": call.state,
                 "duration": call.duration,
                 "points": call.points,
