@@ -14,18 +14,11 @@ from homeassistant.config_entries import (
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
-    OptionsFlowWithReload,
 )
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
-    BooleanSelector,
-    EntitySelector,
-    EntitySelectorConfig,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -34,36 +27,14 @@ from homeassistant.helpers.selector import (
 from .const import (
     CONF_ADVANCED,
     CONF_API_URL,
-    CONF_CALLS_PER_HOUR,
-    CONF_CHECK_EVERY,
-    CONF_COOLDOWN,
-    CONF_GIVE_UP_AFTER,
-    CONF_MAX_QUEUE_AGE,
-    CONF_MIN_LISTENING,
-    CONF_RATE_LIMIT,
-    CONF_SPEED,
-    CONF_STATUS_CALLBACK,
-    CONF_TTS,
-    CONF_VOICE,
-    CONF_VOLUME,
     CONF_WEBHOOK_ID,
-    DEFAULT_CALLS_PER_HOUR,
-    DEFAULT_CHECK_EVERY,
-    DEFAULT_COOLDOWN,
-    DEFAULT_GIVE_UP_AFTER,
-    DEFAULT_MAX_QUEUE_AGE,
-    DEFAULT_MIN_LISTENING,
-    DEFAULT_RATE_LIMIT,
-    DEFAULT_SPEED,
-    DEFAULT_STATUS_CALLBACK,
-    DEFAULT_VOICE,
-    DEFAULT_VOLUME,
     DOMAIN,
     LOGGER,
     SUBENTRY_CONTACT,
 )
-from .contact_flow import ContactSubentryFlow, voice_fields
+from .contact_flow import ContactSubentryFlow
 from .credentials import async_check_credentials, create_client
+from .options_flow import TwsmsVoiceOptionsFlow
 from .twsms import (
     DEFAULT_BASE_URL,
     TwsmsAccountDisabledError,
@@ -77,36 +48,6 @@ from .twsms import (
 from .typedefs import TwsmsVoiceConfigEntry
 
 PASSWORD_SELECTOR = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
-COOLDOWN_SELECTOR = NumberSelector(
-    NumberSelectorConfig(
-        min=0, max=3600, step=1, unit_of_measurement="s", mode=NumberSelectorMode.BOX
-    )
-)
-MINUTES_SELECTOR = NumberSelector(
-    NumberSelectorConfig(
-        min=1, max=60, step=1, unit_of_measurement="min", mode=NumberSelectorMode.BOX
-    )
-)
-CALLS_PER_HOUR_SELECTOR = NumberSelector(
-    NumberSelectorConfig(
-        min=1, max=1000, step=1, unit_of_measurement="/h", mode=NumberSelectorMode.BOX
-    )
-)
-HOURS_SELECTOR = NumberSelector(
-    NumberSelectorConfig(
-        min=0, max=168, step=1, unit_of_measurement="h", mode=NumberSelectorMode.BOX
-    )
-)
-LISTENING_SELECTOR = NumberSelector(
-    NumberSelectorConfig(
-        min=0, max=60, step=1, unit_of_measurement="s", mode=NumberSelectorMode.BOX
-    )
-)
-RATE_SELECTOR = NumberSelector(
-    NumberSelectorConfig(
-        min=1, max=40, step=1, unit_of_measurement="/s", mode=NumberSelectorMode.BOX
-    )
-)
 _CHECK_ERRORS: tuple[tuple[type[TwsmsError], str], ...] = (
     (TwsmsAuthenticationError, "invalid_auth"),
     (TwsmsAccountDisabledError, "account_disabled"),
@@ -283,67 +224,3 @@ class TwsmsVoiceConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """Contacts are subentries of the account."""
         return {SUBENTRY_CONTACT: ContactSubentryFlow}
-
-
-class TwsmsVoiceOptionsFlow(OptionsFlowWithReload):
-    """Call defaults, duplicate-call cooldown and how outcomes are followed.
-
-    The entry reloads with the new options; calls under way are not disturbed.
-    """
-
-    async def async_step_init(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Show and store the options."""
-        if user_input is not None:
-            return self.async_create_entry(
-                data={
-                    CONF_VOICE: user_input[CONF_VOICE],
-                    CONF_SPEED: int(user_input[CONF_SPEED]),
-                    CONF_VOLUME: int(user_input[CONF_VOLUME]),
-                    CONF_COOLDOWN: int(user_input[CONF_COOLDOWN]),
-                    CONF_GIVE_UP_AFTER: int(user_input[CONF_GIVE_UP_AFTER]),
-                    CONF_MAX_QUEUE_AGE: int(user_input[CONF_MAX_QUEUE_AGE]),
-                    CONF_RATE_LIMIT: int(user_input[CONF_RATE_LIMIT]),
-                    CONF_CALLS_PER_HOUR: int(user_input[CONF_CALLS_PER_HOUR]),
-                    CONF_STATUS_CALLBACK: user_input[CONF_STATUS_CALLBACK],
-                    CONF_MIN_LISTENING: int(user_input[CONF_MIN_LISTENING]),
-                    CONF_CHECK_EVERY: int(user_input[CONF_CHECK_EVERY]),
-                }
-                | ({CONF_TTS: tts} if (tts := user_input.get(CONF_TTS)) else {})
-            )
-        schema = vol.Schema(
-            {
-                **voice_fields(required=True),
-                vol.Required(CONF_COOLDOWN): COOLDOWN_SELECTOR,
-                vol.Required(CONF_GIVE_UP_AFTER): MINUTES_SELECTOR,
-                vol.Required(CONF_MAX_QUEUE_AGE): MINUTES_SELECTOR,
-                vol.Required(CONF_RATE_LIMIT): RATE_SELECTOR,
-                vol.Required(CONF_CALLS_PER_HOUR): CALLS_PER_HOUR_SELECTOR,
-                vol.Required(CONF_STATUS_CALLBACK): BooleanSelector(),
-                vol.Required(CONF_MIN_LISTENING): LISTENING_SELECTOR,
-                vol.Required(CONF_CHECK_EVERY): HOURS_SELECTOR,
-                vol.Optional(CONF_TTS): EntitySelector(
-                    EntitySelectorConfig(domain="tts")
-                ),
-            }
-        )
-        defaults = {
-            CONF_VOICE: DEFAULT_VOICE,
-            CONF_SPEED: DEFAULT_SPEED,
-            CONF_VOLUME: DEFAULT_VOLUME,
-            CONF_COOLDOWN: DEFAULT_COOLDOWN,
-            CONF_GIVE_UP_AFTER: DEFAULT_GIVE_UP_AFTER,
-            CONF_MAX_QUEUE_AGE: DEFAULT_MAX_QUEUE_AGE,
-            CONF_RATE_LIMIT: DEFAULT_RATE_LIMIT,
-            CONF_CALLS_PER_HOUR: DEFAULT_CALLS_PER_HOUR,
-            CONF_STATUS_CALLBACK: DEFAULT_STATUS_CALLBACK,
-            CONF_MIN_LISTENING: DEFAULT_MIN_LISTENING,
-            CONF_CHECK_EVERY: DEFAULT_CHECK_EVERY,
-        }
-        return self.async_show_form(
-            step_id="init",
-            data_schema=self.add_suggested_values_to_schema(
-                schema, defaults | dict(self.config_entry.options)
-            ),
-        )

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
+
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .const import DOMAIN
+from .phone import mask_phone
 from .twsms import (
     TwsmsAccountDisabledError,
     TwsmsAuthenticationError,
@@ -77,4 +81,35 @@ def call_error(err: TwsmsError, phone: str) -> HomeAssistantError:
         translation_key=key,
         translation_placeholders=placeholders
         | {"code": str(getattr(err, "code", None))},
+    )
+
+
+def both_ways(
+    make: Callable[[str], HomeAssistantError], phone: str
+) -> tuple[HomeAssistantError, str]:
+    """Return an error for the caller, and its text with the number masked to keep."""
+    return make(phone), str(make(mask_phone(phone)))
+
+
+def expired_error(
+    max_age: timedelta, last_error: str | None, phone: str
+) -> HomeAssistantError:
+    """Return the error of a call no attempt could place within ``max_age``."""
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="call_expired",
+        translation_placeholders={
+            "phone": phone,
+            "minutes": str(round(max_age.total_seconds() / 60)),
+            "error": last_error or "",
+        },
+    )
+
+
+def unsure_error(err: TwsmsError, phone: str) -> HomeAssistantError:
+    """Return the error of a call that may have been placed: its answers were lost."""
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="call_unsure",
+        translation_placeholders={"phone": phone, "error": str(err)},
     )

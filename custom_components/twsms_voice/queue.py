@@ -25,7 +25,6 @@ is at least once, and a lost answer costs at most one duplicate.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
@@ -41,7 +40,7 @@ from .call_record import CallState
 from .calls import CallResult, CallTarget
 from .const import DOMAIN, LOGGER
 from .credentials import async_check_credentials
-from .errors import call_error
+from .errors import both_ways, call_error, expired_error, unsure_error
 from .phone import mask_phone
 from .queued_call import QueuedCall
 from .twsms import (
@@ -71,14 +70,6 @@ TRANSIENT_ERRORS: Final = (
 def retry_delay(attempts: int) -> timedelta:
     """Return the wait after ``attempts`` failed attempts: doubling, capped."""
     return timedelta(seconds=min(LONGEST_RETRY, FIRST_RETRY * 2 ** (attempts - 1)))
-
-
-def _errors(
-    make: Callable[[str], HomeAssistantError], call: QueuedCall
-) -> tuple[HomeAssistantError, str]:
-    """Return an error for the caller, and its text for storage with the number masked."""
-    phone = call.target.phone
-    return make(phone), str(make(mask_phone(phone)))
 
 
 class CallQueue:
@@ -260,7 +251,7 @@ class CallQueue:
             self._placed(call, sent)
 
     def _attempt_failed(self, call: QueuedCall, err: TwsmsError) -> None:
-        error, masked = _errors(lambda phone: call_error(err, phone), call)
+        error, masked = both_ways(partial(call_error, err), call.target.phone)
         if not isinstance(err, TRANSIENT_ERRORS):
             if isinstance(err, TwsmsAuthenticationError):
                 self._account.entry.async_start_reauth(self._hass)
@@ -269,10 +260,13 @@ class CallQueue:
         maybe_sent = isinstance(err, TwsmsConnectionError) and err.maybe_sent
         call.unsure += maybe_sent
         if self._expired(call, dt_util.utcnow()):
-            error, masked = _errors(partial(self._expired_error, call), call)
+            error, masked = both_ways(
+                partial(expired_error, self.max_age, call.last_error),
+                call.target.phone,
+            )
             self._give_up(call, error, masked)
         elif call.unsure >= MOST_UNSURE:
-            error, masked = _errors(partial(_unsure_error, err), call)
+            error, masked = both_ways(partial(unsure_error, err), call.target.phone)
             self._give_up(call, error, masked, CallState.UNKNOWN)
         else:
             self._retry_later(call, masked, error, held=maybe_sent)
@@ -346,17 +340,6 @@ class CallQueue:
     def _expired(self, call: QueuedCall, now: datetime) -> bool:
         return now - call.created_at >= self.max_age
 
-    def _expired_error(self, call: QueuedCall, phone: str) -> HomeAssistantError:
-        return HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="call_expired",
-            translation_placeholders={
-                "phone": phone,
-                "minutes": str(round(self.max_age.total_seconds() / 60)),
-                "error": call.last_error or "",
-            },
-        )
-
     def _cancel_schedule(self) -> None:
         if self._cancel_timer:
             self._cancel_timer()
@@ -389,7 +372,10 @@ class CallQueue:
         started = False
         for call in self._waiting():
             if self._expired(call, now):
-                error, masked = _errors(partial(self._expired_error, call), call)
+                error, masked = both_ways(
+                    partial(expired_error, self.max_age, call.last_error),
+                    call.target.phone,
+                )
                 self._give_up(call, error, masked)
             elif not call.held and call.next_attempt <= now:
                 self._start_attempt(call)
@@ -414,11 +400,3 @@ class CallQueue:
             pass  # still down: the account's health has heard it
         finally:
             self._probe = None
-
-
-def _unsure_error(err: TwsmsError, phone: str) -> HomeAssistantError:
-    return HomeAssistantError(
-        translation_domain=DOMAIN,
-        translation_key="call_unsure",
-        translation_placeholders={"phone": phone, "error": str(err)},
-    )

@@ -18,9 +18,9 @@ from homeassistant.components.repairs import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 
-from .config_flow import CALLS_PER_HOUR_SELECTOR
 from .const import CONF_CALLS_PER_HOUR, DEFAULT_CALLS_PER_HOUR, DOMAIN
 from .health import ISSUE_CALL_CAP_REACHED
+from .options_flow import CALLS_PER_HOUR_SELECTOR
 from .typedefs import TwsmsVoiceConfigEntry
 
 
