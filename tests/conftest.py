@@ -232,7 +232,8 @@ async def call_as_time_passes(
     """Run twsms_voice.call while the clock moves on by ``seconds``; return its response."""
     task = start_call(hass, **data)
     await hass.async_block_till_done()
-    await advance(hass, freezer, seconds)
+    for _ in range(int(seconds)):
+        await advance(hass, freezer, 1)
     return await task
 
 

@@ -387,3 +387,38 @@ def test_audio_too_long_for_a_call_is_refused() -> None:
         audio.writeframes(b"\\x80" * 8000 * 601)
     with pytest.raises(ValueError, match="longer than 600 s"):
         to_phone_wav(buffer.getvalue())
+
+
+@pytest.mark.usefixtures("reachable")
+async def test_the_account_voice_failing_falls_back_to_twsms(
+    hass: HomeAssistant,
+    engine: SpeakingEntity,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """An alarm in TwSMS's own voice beats no alarm: the account's engine broke."""
+    engine.broken = True
+    hass.config_entries.async_update_entry(
+        loaded_entry, options={**loaded_entry.options, CONF_TTS: "tts.test_voice"}
+    )
+    await hass.services.async_call(
+        "notify", DOMAIN, {"message": "Leak", "target": "Mom"}, blocking=True
+    )
+    await hass.async_block_till_done()
+    (placed,) = simulator.calls.values()
+    assert placed.params["type"] == "1"
+
+
+@pytest.mark.usefixtures("reachable")
+async def test_a_recording_that_is_gone(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A deleted media file is a clear error, not a traceback."""
+    with pytest.raises(HomeAssistantError) as raised:
+        await call(hass, voice_url="media-source://media_source/local/gone.wav")
+    assert raised.value.translation_key == "audio_failed"
+    assert "Traceback" not in caplog.text
+    assert simulator.requests_to("send_voice") == []

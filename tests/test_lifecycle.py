@@ -164,13 +164,13 @@ async def test_removing_the_account_ends_its_calls(
     loaded_entry: MockConfigEntry,
     simulator: TwsmsSimulator,
 ) -> None:
-    """Queued calls end with an event; nothing runs or is written afterwards."""
+    """Every call ends with its event; nothing runs or is written afterwards."""
     events = async_capture_events(hass, EVENT_CALL_FINISHED)
     await hass.services.async_call(
         "notify", DOMAIN, {"message": "Smoke!", "target": "Mom"}, blocking=True
     )
     await hass.async_block_till_done()  # placed: followed until its outcome
-    simulator.down = 500
+    simulator.down = 503
     await hass.services.async_call(
         "notify", DOMAIN, {"message": "Smoke!", "target": "0933111222"}, blocking=True
     )
@@ -180,10 +180,14 @@ async def test_removing_the_account_ends_its_calls(
     await hass.config_entries.async_remove(loaded_entry.entry_id)
     await hass.async_block_till_done()
     assert [(event.data["phone"], event.data["status"]) for event in events] == [
-        ("0933111222", "failed")
+        ("0933111222", "failed"),  # queued: never placed
+        ("0912000001", "unknown"),  # placed, its outcome no longer followed
     ]
     assert events[0].data["error"] == (
         "The TwSMS account was removed before the call could be placed"
+    )
+    assert events[1].data["error"] == (
+        "The TwSMS account was removed before the call's outcome was known"
     )
     simulator.down = None
     sent = len(simulator.requests)
@@ -253,3 +257,47 @@ async def test_home_assistant_stopping_stops_the_account(
         await hass.services.async_call(
             "notify", DOMAIN, {"message": "Again", "target": "Mom"}, blocking=True
         )
+
+
+async def test_a_reload_does_not_wait_for_a_slow_provider(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
+) -> None:
+    """Changing an option reloads the entry at once: no new check of the account.
+
+    An alarm right after finds notify.twsms_voice there.
+    """
+    simulator.add_fault(FaultKind.HANG, endpoint="query_voice")
+    started = time.monotonic()
+    assert await hass.config_entries.async_reload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert time.monotonic() - started < 2
+    await hass.services.async_call(
+        "notify", DOMAIN, {"message": "Smoke!", "target": "Mom"}, blocking=True
+    )
+    await hass.async_block_till_done()
+    assert len(simulator.calls) == 1
+    simulator.clear_faults()
+
+
+async def test_stopping_mid_request_keeps_the_call_as_maybe_placed(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """Home Assistant stops while TwSMS has the request: stored as maybe placed.
+
+    After the start it is sent again only once TwSMS answers, and only once.
+    """
+    simulator.add_fault(FaultKind.HANG, endpoint="send_voice")
+    await hass.services.async_call(
+        "notify", DOMAIN, {"message": "Smoke!", "target": "Mom"}, blocking=True
+    )
+    async with asyncio.timeout(5):
+        while not simulator.requests_to("send_voice"):
+            await asyncio.sleep(0.01)
+    with patch("custom_components.twsms_voice.account.DRAIN_TIMEOUT", 0.1):
+        await loaded_entry.runtime_data.async_stop()
+    simulator.clear_faults()
+    (stored,) = hass_storage[f"{DOMAIN}.{loaded_entry.entry_id}"]["data"]["queued"]
+    assert (stored["unsure"], stored["held"]) == (1, True)

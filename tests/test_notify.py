@@ -27,7 +27,7 @@ from homeassistant.components.notify import (
     SERVICE_SEND_MESSAGE,
     BaseNotificationService,
 )
-from homeassistant.config_entries import SOURCE_REAUTH
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryDisabler
 from homeassistant.const import ATTR_ENTITY_ID, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -357,3 +357,46 @@ async def test_legacy_service_only_for_loaded_entries(
     info = {"name": DOMAIN, "entry_id": config_entry.entry_id}
     assert await async_get_service(hass, {}, info) is None
     assert await async_get_service(hass, {}, info | {"entry_id": "gone"}) is None
+
+
+async def test_service_names_stay_with_their_accounts(
+    hass: HomeAssistant, office_entry: MockConfigEntry, loaded_entry: MockConfigEntry
+) -> None:
+    """Disabling the oldest account does not hand its name to another one."""
+    assert await hass.config_entries.async_set_disabled_by(
+        loaded_entry.entry_id, ConfigEntryDisabler.USER
+    )
+    assert await hass.config_entries.async_reload(office_entry.entry_id)
+    await hass.async_block_till_done()
+    assert not hass.services.has_service(NOTIFY, DOMAIN)
+    assert hass.services.has_service(NOTIFY, f"{DOMAIN}_office")
+    assert await hass.config_entries.async_set_disabled_by(loaded_entry.entry_id, None)
+    await hass.async_block_till_done()
+    assert await hass.config_entries.async_reload(office_entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.services.has_service(NOTIFY, DOMAIN)
+    assert hass.services.has_service(NOTIFY, f"{DOMAIN}_office")
+
+
+async def test_a_cancelled_notify_still_queues_every_call(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
+) -> None:
+    """An automation restarted while a long list is being queued: all are called.
+
+    And the same alarm again is suppressed only for the numbers really called.
+    """
+    targets = [f"09330000{n:02d}" for n in range(60)]
+    hass.config_entries.async_update_entry(
+        loaded_entry, options={**loaded_entry.options, CONF_CALLS_PER_HOUR: 200}
+    )
+    task = hass.async_create_task(
+        hass.services.async_call(
+            NOTIFY, DOMAIN, {"message": "Fire!", "target": targets}, blocking=True
+        )
+    )
+    for _ in range(3):
+        await asyncio.sleep(0)
+    task.cancel()
+    await hass.async_block_till_done()
+    assert len(simulator.calls) == 60
+    assert loaded_entry.runtime_data.placer._calls_this_hour() == 60  # noqa: SLF001

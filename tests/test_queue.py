@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -12,13 +13,14 @@ import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
+    async_fire_time_changed,
 )
 from yarl import URL
 
 from custom_components.twsms_voice.const import DOMAIN, EVENT_CALL_FINISHED
-from custom_components.twsms_voice.queue import LONGEST_RETRY, retry_delay
+from custom_components.twsms_voice.queue import LONGEST_RETRY, CallQueue, retry_delay
 from custom_components.twsms_voice.twsms import TwsmsVoiceClient
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.util import dt as dt_util
 from twsms_simulator import FaultKind, TwsmsSimulator
 
@@ -243,7 +245,7 @@ async def test_too_old_calls_are_reported_not_placed(
 ) -> None:
     """After 15 minutes of failures the call is failed, with why, and never placed."""
     events = async_capture_events(hass, EVENT_CALL_FINISHED)
-    simulator.down = 500
+    simulator.down = 503
     await notify(hass, "Mom")
     for _ in range(16):
         await advance(hass, freezer, 60)
@@ -255,7 +257,7 @@ async def test_too_old_calls_are_reported_not_placed(
     assert event.data["status"] == "failed"
     assert event.data["contact"] == "Mom"
     assert "could not be placed within 15 minutes" in event.data["error"]
-    assert "HTTP 500" in event.data["error"]
+    assert "HTTP 503" in event.data["error"]
     state = hass.states.get("sensor.mom_last_call")
     assert state is not None
     assert state.state == "failed"
@@ -444,3 +446,84 @@ async def test_a_lost_answer_waits_for_the_provider_to_answer(
     await advance(hass, freezer, 0)
     assert len(simulator.requests_to("send_voice")) == 2
     assert queued_calls(loaded_entry) == 0
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": FaultKind.GARBAGE},
+        {"kind": FaultKind.HTTP_STATUS, "status": 502},
+    ],
+)
+async def test_replies_that_may_hide_a_placed_call_ring_at_most_twice(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+    fault: dict[str, Any],
+) -> None:
+    """An unreadable reply or a gateway's 502 may come after TwSMS placed the call.
+
+    Such a call is sent again once, then ends as `unknown`: never a ring storm.
+    """
+    events = async_capture_events(hass, EVENT_CALL_FINISHED)
+    simulator.add_fault(endpoint="send_voice", times=100, **fault)
+    await notify(hass, "0933000001")
+    for _ in range(20 * 60 // 10):
+        await advance(hass, freezer, 10)
+    assert len(simulator.requests_to("send_voice")) == 2
+    assert [event.data["status"] for event in events] == ["unknown"]
+
+
+async def test_a_call_too_old_after_a_lost_answer_is_unknown(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """A call that may have rung, then kept from TwSMS until too old: not `failed`."""
+    events = async_capture_events(hass, EVENT_CALL_FINISHED)
+    simulator.add_fault(FaultKind.DROP_AFTER_PLACING)
+    await notify(hass, "0933000001")
+    simulator.down = 503
+    for _ in range(16):
+        await advance(hass, freezer, 60)
+    assert [event.data["status"] for event in events] == ["unknown"]
+    assert len(simulator.calls) == 1
+
+
+async def test_a_hung_probe_does_not_spin(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """While a probe is under way, the queue's timer waits for it (no busy loop)."""
+    runs = 0
+    real_due = CallQueue._async_attempt_due  # noqa: SLF001
+
+    def counted(queue: CallQueue, now: Any) -> None:
+        nonlocal runs
+        runs += 1
+        real_due(queue, now)
+
+    patcher = patch.object(CallQueue, "_async_attempt_due", callback(counted))
+    patcher.start()
+    simulator.add_fault(FaultKind.DROP_AFTER_PLACING)
+    simulator.add_fault(FaultKind.HANG, endpoint="query_voice")
+    await notify(hass, "0933000001")
+    freezer.tick(timedelta(seconds=6))
+    async_fire_time_changed(hass)  # the probe starts, and hangs
+    await until(lambda: len(simulator.requests_to("query_voice")) == 2)
+    for _ in range(3):  # the timer would fire in the past, again and again
+        freezer.tick(timedelta(seconds=3))
+        async_fire_time_changed(hass)
+        for _ in range(100):
+            await asyncio.sleep(0)
+    assert runs < 5  # not once per turn of the event loop
+    patcher.stop()
+    simulator.clear_faults()
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 6)
+    await advance(hass, freezer, 0)
+    assert len(simulator.requests_to("send_voice")) == 2

@@ -300,3 +300,26 @@ def test_every_well_formed_report_is_read(
     assert code == 200
     assert outcome is not None
     assert (outcome.msgid, outcome.seconds) == (msgid, playtime)
+
+
+async def test_cloud_gone_while_the_cloudhook_was_made(
+    hass: HomeAssistant,
+    home_assistant_cloud: Any,
+    cloud_state: dict[str, bool],
+    config_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """The cloud disconnects while its webhook is being made: it is not used."""
+    get_or_create, _ = home_assistant_cloud
+
+    async def create_then_drop(_: HomeAssistant, __: str) -> str:
+        cloud_state["connected"] = False
+        return CLOUDHOOK
+
+    get_or_create.side_effect = create_then_drop
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    cloud_connects(hass, cloud_state)
+    await hass.async_block_till_done()
+    await notify(hass)
+    assert response_url(simulator) is None

@@ -449,3 +449,37 @@ async def test_due_queries_go_out_together(
     await advance(hass, freezer, 15)
     assert state_of(hass, LAST_CALL) == "answered"
     assert loaded_entry.runtime_data.tracker.pending_calls == []
+
+
+async def test_two_calls_given_one_msgid(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """TwSMS answers two sends with the same msgid: the first still gets its event."""
+    events = async_capture_events(hass, EVENT_CALL_FINISHED)
+    simulator.add_fault(FaultKind.CODE, code=777, times=2, endpoint="send_voice")
+    await notify(hass, "Mom")
+    await notify(hass, "Neighbour")
+    await advance(hass, freezer, 3600)
+    outcomes = {event.data["contact"]: event.data["status"] for event in events}
+    assert outcomes["Mom"] == "unknown"
+    assert len(events) == 2
+
+
+async def test_points_used_never_go_down(
+    hass: HomeAssistant,
+    external_url: str,
+    loaded_entry: MockConfigEntry,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    """A report with fewer points than the send said leaves the total as it was."""
+    await notify(hass, "0933111222")
+    client = await hass_client_no_auth()
+    report = status_report("0933111222", 9, "FarEnd") | {"totalpoint": "0"}
+    await client.get(
+        f"/api/webhook/{loaded_entry.data[CONF_WEBHOOK_ID]}", params=report
+    )
+    await hass.async_block_till_done()
+    assert state_of(hass, POINTS_USED) == "2"

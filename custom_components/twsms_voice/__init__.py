@@ -43,12 +43,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: TwsmsVoiceConfigEntry) -
         )
     account = await TwsmsAccount.async_get(hass, entry)
     account.configure()
-    try:
-        await account.async_check()
-    except HomeAssistantError:
-        # Not loaded: nothing of the account may run (a later setup starts anew).
-        await account.async_stop()
-        raise
+    if not account.checked:  # a reload keeps its running account: no check again
+        try:
+            await account.async_check()
+        except HomeAssistantError:
+            # Not loaded: nothing of the account may run (a later setup starts anew).
+            await account.async_stop()
+            raise
     account.start()
     entry.runtime_data = account
     entry.async_on_unload(account.pause)

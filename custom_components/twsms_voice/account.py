@@ -76,6 +76,10 @@ class TwsmsAccount:
         self.status_reports = StatusReports(hass, entry, self.tracker.async_report)
         self._unsubscribe_stop: CALLBACK_TYPE | None = None
         self._cancel_check: CALLBACK_TYPE | None = None
+        self._stopped = False
+        # The account was checked (or TwSMS was away) since it was made; a reload
+        # needs no new check (reauth and reconfigure checked their new data).
+        self.checked = False
 
     @classmethod
     async def async_get(
@@ -137,11 +141,13 @@ class TwsmsAccount:
         """
         try:
             await async_check_credentials(self.client, CHECK_TIMEOUT)
+            self.checked = True
         except TwsmsAuthenticationError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="setup_authentication_failed"
             ) from err
         except TRANSIENT_ERRORS as err:
+            self.checked = True
             if not isinstance(err, TwsmsConnectionError):  # that one is logged already
                 LOGGER.warning("TwSMS did not confirm the account at start: %s", err)
         except TwsmsError as err:
@@ -203,11 +209,22 @@ class TwsmsAccount:
         await self.store.async_close()
 
     async def async_remove(self) -> None:
-        """End every call of a deleted account, and delete everything it kept."""
+        """End every call of a deleted account, and delete everything it kept.
+
+        Requests under way get a few seconds to end (a call TwSMS placed is then
+        known as such); every call still queued ends ``failed`` and every call
+        still followed ``unknown``: each with its event.
+        """
         self._forget()
+        await self.queue.async_stop(DRAIN_TIMEOUT)
         await self.queue.async_fail_all(
             HomeAssistantError(
                 translation_domain=DOMAIN, translation_key="account_removed"
+            )
+        )
+        self.tracker.end_pending(
+            HomeAssistantError(
+                translation_domain=DOMAIN, translation_key="account_removed_followed"
             )
         )
         await self.tracker.async_stop()
@@ -218,6 +235,7 @@ class TwsmsAccount:
     def _forget(self) -> None:
         """Leave the registry of accounts: the next setup starts a new one."""
         self.hass.data[DATA_ACCOUNTS].pop(self.entry.entry_id, None)
+        self._stopped = True
         if self._unsubscribe_stop is not None:
             self._unsubscribe_stop()
             self._unsubscribe_stop = None
@@ -236,6 +254,8 @@ class TwsmsAccount:
         Any real answer counts (the free check's "unknown call" too): only the
         passing problems say it is still away.
         """
+        if self._stopped:
+            return  # a late answer: the account's health is no longer told
         self.health.on_reply(error)
         if not isinstance(error, TRANSIENT_ERRORS):
             self.queue.retry_now()

@@ -30,7 +30,14 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.util.hass_dict import HassKey
 
-from .const import CONF_TTS, CONF_TTS_LANGUAGE, CONF_TTS_VOICE, CONF_VOICE_URL, DOMAIN
+from .const import (
+    CONF_TTS,
+    CONF_TTS_LANGUAGE,
+    CONF_TTS_VOICE,
+    CONF_VOICE_URL,
+    DOMAIN,
+    LOGGER,
+)
 
 PHONE_RATE: Final = 8000
 LONGEST_AUDIO: Final = 600  # seconds: ten minutes of speech is no alarm call
@@ -262,7 +269,7 @@ async def async_voice_url(
             assert tts_entity is not None
             data = await _async_speak(hass, tts_entity, tts_options, message)
         wav = await hass.async_add_executor_job(to_phone_wav, data)
-    except (HomeAssistantError, ValueError) as err:
+    except Exception as err:  # noqa: BLE001 - engines, media and files fail many ways
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="audio_failed",
@@ -310,7 +317,8 @@ async def async_call_audio(
 ) -> str | None:
     """Return the ``voice_url`` for an action's calls, from its settings and options.
 
-    The action's ``voice_url`` or ``tts`` engine, else the account's ``tts`` option.
+    The action's ``voice_url`` or ``tts`` engine, else the account's ``tts`` option;
+    when that option's voice fails, TwSMS's own voice reads instead.
     """
     tts_options = {
         key: value
@@ -320,10 +328,18 @@ async def async_call_audio(
         )
         if value is not None
     }
-    return await async_voice_url(
-        hass,
-        message,
-        tts_entity=settings.get(CONF_TTS) or options.get(CONF_TTS) or None,
-        tts_options=tts_options,
-        voice_url=settings.get(CONF_VOICE_URL),
-    )
+    try:
+        return await async_voice_url(
+            hass,
+            message,
+            tts_entity=settings.get(CONF_TTS) or options.get(CONF_TTS) or None,
+            tts_options=tts_options,
+            voice_url=settings.get(CONF_VOICE_URL),
+        )
+    except HomeAssistantError as err:
+        if settings.get(CONF_TTS) or settings.get(CONF_VOICE_URL):
+            raise  # asked for by this action: say so
+        # The account's default voice failed: an alarm in TwSMS's own voice beats
+        # no alarm.
+        LOGGER.warning("The account's voice failed (%s); TwSMS's own voice reads", err)
+        return None

@@ -55,13 +55,12 @@ def async_load_legacy_service(
 ) -> None:
     """Set up the entry's legacy notify service.
 
-    The oldest account keeps the domain's name (``notify.twsms_voice``); others are
-    named after their title.
+    The oldest account is ``notify.twsms_voice``; others are named after their
+    title. Disabled accounts count too, so that a name never moves from one
+    account to another while automations call it.
     """
     oldest = min(
-        hass.config_entries.async_entries(
-            DOMAIN, include_ignore=False, include_disabled=False
-        ),
+        hass.config_entries.async_entries(DOMAIN, include_ignore=False),
         key=lambda other: other.created_at,
     )
     name = (

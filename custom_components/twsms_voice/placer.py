@@ -106,7 +106,33 @@ class CallPlacer:
 
         The calls are stored when this returns; the tickets tell what became of
         each. ``repeat`` (a retry of an unanswered call) passes the cooldown.
+        Shielded: a caller cancelled halfway (an automation restarted) still has
+        all its calls queued, and the guards' counts stay right.
         """
+        return await asyncio.shield(
+            self._hass.async_create_task(
+                self._async_submit(
+                    targets,
+                    message,
+                    voice_url,
+                    context=context,
+                    priority=priority,
+                    repeat=repeat,
+                ),
+                f"{DOMAIN} submit calls",
+            )
+        )
+
+    async def _async_submit(
+        self,
+        targets: list[CallTarget],
+        message: str,
+        voice_url: str | None,
+        *,
+        context: Context | None,
+        priority: str,
+        repeat: bool,
+    ) -> list[CallTicket]:
         tickets: list[CallTicket] = []
         passed: list[CallTarget] = []
         capped = self.capped_calls

@@ -60,6 +60,7 @@ LONGEST_RETRY: Final = 30.0
 PROBE_INTERVAL: Final = timedelta(seconds=5)  # while calls wait, TwSMS is asked
 PROBE_TIMEOUT: Final = 10.0
 MOST_UNSURE: Final = 2  # lost answers before a call ends as `unknown`
+EAGER_CALLS: Final = 10  # at most this many attempts start within the storing step
 TRANSIENT_ERRORS: Final = (
     TwsmsConnectionError,
     TwsmsMalformedReplyError,
@@ -138,7 +139,12 @@ class CallQueue:
         self.pause()
         await self._async_cancel_tasks()
         for call in list(self._calls.values()):
-            self._give_up(call, error, str(error))
+            self._give_up(
+                call,
+                error,
+                str(error),
+                CallState.UNKNOWN if call.unsure else CallState.FAILED,
+            )
 
     async def _async_cancel_tasks(self) -> None:
         tasks = [*self._attempts.values(), *([self._probe] if self._probe else [])]
@@ -179,26 +185,18 @@ class CallQueue:
         return calls
 
     async def async_send(self, calls: list[QueuedCall]) -> None:
-        """Store the calls, then make the first attempt of each.
-
-        Shielded: a caller cancelled while the calls are being stored does not stop
-        them from being sent.
-        """
-        await asyncio.shield(
-            self._hass.async_create_task(
-                self._async_store_and_send(calls), f"{DOMAIN} store calls"
-            )
-        )
-
-    async def _async_store_and_send(self, calls: list[QueuedCall]) -> None:
+        """Store the calls, then make the first attempt of each."""
         try:
             await self._account.store.async_save()
         finally:
             for call in calls:
                 self._unstored.discard(call.id)
+        # A few calls start right here, in this step; a long list is started as
+        # tasks that wait their turn at the rate limiter, doing nothing before it.
+        eager = len(calls) <= EAGER_CALLS
         for call in calls:
             if call.id in self._calls:  # not ended meanwhile (an account removed)
-                self._start_attempt(call)
+                self._start_attempt(call, eager=eager)
 
     @callback
     def retry_now(self) -> None:
@@ -219,13 +217,15 @@ class CallQueue:
             if call.id not in self._attempts and call.id not in self._unstored
         ]
 
-    def _start_attempt(self, call: QueuedCall) -> None:
+    def _start_attempt(self, call: QueuedCall, *, eager: bool = False) -> None:
         if call.id in self._attempts or self._stopped:
             return
         self._last_request_at = dt_util.utcnow()
-        self._attempts[call.id] = self._hass.async_create_task(
-            self._async_attempt(call), f"{DOMAIN} call attempt", eager_start=False
+        attempt = self._hass.async_create_task(
+            self._async_attempt(call), f"{DOMAIN} call attempt", eager_start=eager
         )
+        if not attempt.done():  # an eager start may have ended it already
+            self._attempts[call.id] = attempt
 
     async def _async_attempt(self, call: QueuedCall) -> None:
         """Send one queued call; queue it again when the problem may pass."""
@@ -242,6 +242,12 @@ class CallQueue:
                 )
             finally:  # whatever ends the attempt, even a cancellation
                 self._attempts.pop(call.id, None)
+        except asyncio.CancelledError:
+            # Stopping: the request may have reached TwSMS. Kept (and stored) as
+            # such, it is sent again only once TwSMS answers, and only once.
+            call.unsure += 1
+            call.held = True
+            raise
         except TwsmsError as err:
             self._attempt_failed(call, err)
         except Exception:  # noqa: BLE001 - a bug here must not end the call's delivery
@@ -257,14 +263,12 @@ class CallQueue:
                 self._account.entry.async_start_reauth(self._hass)
             self._give_up(call, error, masked)
             return
-        maybe_sent = isinstance(err, TwsmsConnectionError) and err.maybe_sent
+        maybe_sent = isinstance(err, TwsmsMalformedReplyError) or (
+            isinstance(err, TwsmsConnectionError) and err.maybe_sent
+        )
         call.unsure += maybe_sent
         if self._expired(call, dt_util.utcnow()):
-            error, masked = both_ways(
-                partial(expired_error, self.max_age, call.last_error),
-                call.target.phone,
-            )
-            self._give_up(call, error, masked)
+            self._give_up_expired(call)
         elif call.unsure >= MOST_UNSURE:
             error, masked = both_ways(partial(unsure_error, err), call.target.phone)
             self._give_up(call, error, masked, CallState.UNKNOWN)
@@ -340,6 +344,15 @@ class CallQueue:
     def _expired(self, call: QueuedCall, now: datetime) -> bool:
         return now - call.created_at >= self.max_age
 
+    def _give_up_expired(self, call: QueuedCall) -> None:
+        """End a call too old to place; ``unknown`` if an answer to it was lost."""
+        error, masked = both_ways(
+            partial(expired_error, self.max_age, call.last_error), call.target.phone
+        )
+        self._give_up(
+            call, error, masked, CallState.UNKNOWN if call.unsure else CallState.FAILED
+        )
+
     def _cancel_schedule(self) -> None:
         if self._cancel_timer:
             self._cancel_timer()
@@ -351,11 +364,12 @@ class CallQueue:
         waiting = self._waiting()
         if not self._running or not waiting:
             return
-        due = min(
-            (call.next_attempt for call in waiting if not call.held),
-            default=self._last_request_at + PROBE_INTERVAL,
-        )
-        due = min(due, self._last_request_at + PROBE_INTERVAL)
+        times = [call.next_attempt for call in waiting if not call.held]
+        if self._probe is None:  # the next probe; a probe under way reschedules
+            times.append(self._last_request_at + PROBE_INTERVAL)
+        if not times:
+            return
+        due = min(times)
         self._cancel_timer = async_track_point_in_utc_time(
             self._hass, self._async_attempt_due, due
         )
@@ -372,11 +386,7 @@ class CallQueue:
         started = False
         for call in self._waiting():
             if self._expired(call, now):
-                error, masked = both_ways(
-                    partial(expired_error, self.max_age, call.last_error),
-                    call.target.phone,
-                )
-                self._give_up(call, error, masked)
+                self._give_up_expired(call)
             elif not call.held and call.next_attempt <= now:
                 self._start_attempt(call)
                 started = True
@@ -400,3 +410,4 @@ class CallQueue:
             pass  # still down: the account's health has heard it
         finally:
             self._probe = None
+            self._schedule()

@@ -146,9 +146,11 @@ class StatusReports:
     async def _async_attach_cloudhook(self) -> None:
         assert self._webhook_id is not None
         try:
-            self._cloudhook_url = await cloud.async_get_or_create_cloudhook(
+            url = await cloud.async_get_or_create_cloudhook(
                 self._hass, self._webhook_id
             )
+            if cloud.async_is_connected(self._hass):  # not gone meanwhile
+                self._cloudhook_url = url
         except Exception as err:  # noqa: BLE001 - polling covers whatever went wrong
             LOGGER.info("No Home Assistant Cloud webhook for status reports: %r", err)
         else:

@@ -40,6 +40,7 @@ class AccountStore:
         )
         self._data_to_store = data_to_store
         self._closed = False
+        self._write_due = False
         self._migrating = False
 
     async def async_load(self) -> dict[str, Any]:
@@ -64,13 +65,23 @@ class AccountStore:
     async def async_save(self) -> None:
         """Write now (and forget a write that was waiting)."""
         if not self._closed:
+            self._write_due = False
             await self._store.async_save(self._data_to_store())
 
     @callback
     def schedule_save(self) -> None:
-        """Write within a second, together with other changes."""
-        if not self._closed:
-            self._store.async_delay_save(self._data_to_store, SAVE_DELAY)
+        """Write within a second, together with the other changes until then.
+
+        Once: Home Assistant's delayed save starts its delay again on every call,
+        and a burst of changes would put the write off for as long as it lasts.
+        """
+        if not self._closed and not self._write_due:
+            self._write_due = True
+            self._store.async_delay_save(self._data_when_written, SAVE_DELAY)
+
+    def _data_when_written(self) -> dict[str, Any]:
+        self._write_due = False
+        return self._data_to_store()
 
     async def async_close(self) -> None:
         """Write what is pending, then nothing more (the account has stopped).

@@ -18,6 +18,7 @@ import re
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
@@ -164,6 +165,9 @@ class CallTracker:
         voice_url: str | None,
     ) -> None:
         """Start following a call the provider accepted."""
+        if (same := self._pending.get(sent.msgid)) is not None:
+            # TwSMS gave one msgid to two calls: the first can no longer be told.
+            self._finish(same, CallState.UNKNOWN, None)
         now = dt_util.utcnow()
         call = TrackedCall(
             msgid=sent.msgid,
@@ -254,13 +258,26 @@ class CallTracker:
     def _finish_with(self, call: TrackedCall, outcome: CallOutcome) -> None:
         """Settle a pending call with the outcome the provider told."""
         state = outcome_state(outcome.status, outcome.seconds, self.min_listening)
-        # What the provider finally charged is what counts.
-        self.points_used += outcome.points - call.points
-        call.points = outcome.points
+        # What the provider finally charged counts, if more than it said at first
+        # (points used only ever grow: a refund shows in the TwSMS console).
+        if outcome.points > call.points:
+            self.points_used += outcome.points - call.points
+            call.points = outcome.points
         self._finish(call, state, outcome.seconds)
 
+    @callback
+    def end_pending(self, reason: HomeAssistantError) -> None:
+        """End every call still followed as ``unknown``, saying why."""
+        for call in list(self._pending.values()):
+            call.error = str(reason)
+            self._finish(call, CallState.UNKNOWN, None, str(reason))
+
     def _finish(
-        self, call: TrackedCall, state: CallState, duration: int | None
+        self,
+        call: TrackedCall,
+        state: CallState,
+        duration: int | None,
+        error: str | None = None,
     ) -> None:
         """Settle a pending call: once, whoever learns the outcome first."""
         assert call.msgid is not None
@@ -270,7 +287,7 @@ class CallTracker:
         for waiter in self._waiters.pop(call.msgid, []):
             if not waiter.done():
                 waiter.set_result(state)
-        self._fire_finished(call, None)
+        self._fire_finished(call, error)
         self._audio.release(call.voice_url)
         LOGGER.debug("Call %s to %s: %s", call.msgid, mask_phone(call.phone), state)
         self._changed()

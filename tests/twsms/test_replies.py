@@ -26,7 +26,6 @@ from custom_components.twsms_voice.twsms.replies import (
         "resp=0,2",
         "resp=+5,2",
         "resp=1_000,2",
-        "RESP=1,2",
         "8692325,2",
         "<html>resp=1,2</html>",
     ],
@@ -47,6 +46,8 @@ def test_malformed_send_replies(body: str) -> None:
         ("resp=8692325,2,3", 2),
         ("resp=8692325,2,extra,fields", 2),
         (" resp=8692325 , 2 \r\n", 2),
+        ("\ufeffresp=8692325,2", 2),  # a PHP file saved with a byte-order mark
+        ("RESP=8692325,2", 2),
     ],
 )
 def test_any_positive_msgid_means_the_call_was_placed(body: str, points: int) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from functools import lru_cache
 import logging
 import re
 from typing import Final
@@ -108,10 +109,13 @@ def _check_speech(speech: SpeechSettings) -> None:
         raise _invalid("vol", "vol must be between 0 and 100")
 
 
-def _secret_spellings(secret: str) -> set[str]:
+@lru_cache(maxsize=16)  # the same response URL comes with every call
+def _secret_spellings(secret: str) -> frozenset[str]:
     """Return every spelling of ``secret`` that can turn up in a URL or error."""
     encoded = URL.build(query={"p": secret}).raw_query_string.removeprefix("p=")
-    return {secret, encoded, quote(secret, safe=""), quote_plus(secret)} - {""}
+    return frozenset(
+        {secret, encoded, quote(secret, safe=""), quote_plus(secret)} - {""}
+    )
 
 
 class TwsmsVoiceClient:
@@ -178,12 +182,18 @@ class TwsmsVoiceClient:
 
         ``response_url`` asks the provider to report the outcome there.
         """
+        # The turn first, the work after: a burst waiting for the rate limiter must
+        # not build all its URLs at once (and hold the event loop meanwhile).
+        if self._limiter is not None:
+            await self._limiter.acquire()
         url = self._send_url(phone, message, speech, voice_url, response_url)
         _LOGGER.debug(
             "Sending a call to %s (%s characters)", mask_phone(phone), len(message)
         )
         # An echoing proxy would show these in a malformed reply: hide them too.
-        secrets = {phone} | (_secret_spellings(response_url) if response_url else set())
+        secrets = frozenset({phone}) | (
+            _secret_spellings(response_url) if response_url else frozenset()
+        )
         return await self._request(
             url,
             parse_send_reply,
@@ -203,6 +213,8 @@ class TwsmsVoiceClient:
         if msgid <= 0:
             raise _invalid("msgid", "msgid must be a positive number")
         _LOGGER.debug("Querying call %s", msgid)
+        if self._limiter is not None:
+            await self._limiter.acquire()
         return await self._request(
             self._url("query_voice.php", {"msgid": str(msgid)}),
             lambda reply: parse_query_reply(reply, msgid),
@@ -242,7 +254,11 @@ class TwsmsVoiceClient:
             params |= {"type": "2", "voice_url": voice_url}
         if response_url is not None:
             _check_http_url("response", response_url)
-            params["response"] = response_url
+            url = self._url("send_voice.php", params | {"response": response_url})
+            if len(url.raw_query_string) <= MAX_QUERY_LENGTH:
+                return url
+            # The report URL is optional: better a call followed by polling.
+            _LOGGER.debug("No report URL: the message leaves no room for it")
         url = self._url("send_voice.php", params)
         length = len(url.raw_query_string)
         if length > MAX_QUERY_LENGTH:
@@ -263,11 +279,11 @@ class TwsmsVoiceClient:
         parse: Callable[[str], T],
         *,
         timeout: float,
-        secrets: set[str] | None = None,
+        secrets: frozenset[str] = frozenset(),
         middlewares: tuple[aiohttp.ClientMiddlewareType, ...] = (),
     ) -> T:
         """Make the request, parse the reply and tell ``on_reply`` how it went."""
-        hidden = self._secrets | (secrets or set())
+        hidden = self._secrets | secrets
         try:
             body = await self._get(url, timeout, hidden, middlewares)
             result = self._parse(parse, body, hidden)
@@ -280,7 +296,7 @@ class TwsmsVoiceClient:
         return result
 
     @staticmethod
-    def _parse[T](parse: Callable[[str], T], body: str, secrets: set[str]) -> T:
+    def _parse[T](parse: Callable[[str], T], body: str, secrets: frozenset[str]) -> T:
         """Parse the unaltered reply; redact only what a malformed one shows.
 
         A proxy's error page may echo the URL, password and all. Redacting before
@@ -295,13 +311,11 @@ class TwsmsVoiceClient:
         self,
         url: URL,
         timeout: float,
-        secrets: set[str],
+        secrets: frozenset[str],
         middlewares: tuple[aiohttp.ClientMiddlewareType, ...],
     ) -> str:
         """Send one GET and return the reply body, mapping every failure."""
         host = self._base_url.host
-        if self._limiter is not None:
-            await self._limiter.acquire()
         try:
             async with (
                 asyncio.timeout(timeout),
@@ -330,9 +344,12 @@ class TwsmsVoiceClient:
             detail = _redact(f"{type(error).__name__}: {error}", secrets)
             msg = f"Lost the connection to {host}: {detail}"
             raise TwsmsConnectionError(msg, maybe_sent=True) from None
-        if status >= 500 or status == 429:
+        if status in (429, 503):  # turned away before anything was done
             msg = f"{host} answered HTTP {status}"
             raise TwsmsConnectionError(msg)
+        if status >= 500:  # a server's or gateway's error, maybe after TwSMS acted
+            msg = f"{host} answered HTTP {status}"
+            raise TwsmsConnectionError(msg, maybe_sent=True)
         if 300 <= status < 400:
             target = _location_host(url, location)
             msg = f"{host} answered HTTP {status}, a redirect to {target}"
@@ -346,7 +363,7 @@ class TwsmsVoiceClient:
         return raw.decode("utf-8", errors="replace")
 
 
-def _redact(text: str, secrets: set[str]) -> str:
+def _redact(text: str, secrets: frozenset[str]) -> str:
     """Replace every secret in ``text``, longest spelling first."""
     for secret in sorted(secrets, key=len, reverse=True):
         text = text.replace(secret, _REDACTED)

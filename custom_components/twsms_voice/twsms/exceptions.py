@@ -43,7 +43,11 @@ class TwsmsHttpError(TwsmsError):
 
 
 class TwsmsMalformedReplyError(TwsmsError):
-    """The provider answered with something that is not a ``resp=...`` reply."""
+    """The provider answered with something that is not a ``resp=...`` reply.
+
+    Whatever answered may have passed the request on first: a call may have been
+    placed.
+    """
 
 
 class TwsmsApiError(TwsmsError):

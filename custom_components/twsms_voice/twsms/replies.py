@@ -104,10 +104,12 @@ def _integer(field: str, body: str) -> int:
 
 def _fields(body: str) -> tuple[list[str], int]:
     """Split ``resp=a,b,...`` and return the fields with the first one as a number."""
-    text = body.strip()
-    if not text.startswith("resp="):
+    # A PHP file saved with a byte-order mark, or a reply in capitals, still means
+    # what it says.
+    text = body.lstrip("\ufeff").strip()
+    if text[:5].lower() != "resp=":
         raise malformed_reply(body)
-    fields = [field.strip() for field in text.removeprefix("resp=").split(",")]
+    fields = [field.strip() for field in text[5:].split(",")]
     return fields, _integer(fields[0], body)
 
 
