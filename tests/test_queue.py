@@ -370,6 +370,49 @@ async def test_calls_queued_by_a_previous_run(
     assert f"{key}.queue" not in hass_storage
 
 
+async def test_a_restarted_call_loses_its_home_assistant_voice(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    hass_storage: dict[str, Any],
+    config_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A queued call whose voice file was in memory is read by TwSMS's voice.
+
+    The file did not survive the restart: sent with its URL, the call would fail
+    at TwSMS (-12) instead of ringing. Other recordings keep theirs.
+    """
+    key = f"{DOMAIN}.{config_entry.entry_id}"
+    served_here = "https://ha.example.com/api/twsms_voice/audio/gone-token.wav"
+    elsewhere = "https://files.example.com/alarm.wav"
+    hass_storage[key] = {
+        "version": 1,
+        "key": key,
+        "data": {
+            "queued": [
+                _stored_call("tts", "0933000001", timedelta(minutes=1))
+                | {"voice_url": served_here},
+                _stored_call("own", "0933000002", timedelta(minutes=1))
+                | {"voice_url": elsewhere},
+            ]
+        },
+    }
+    config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 0)
+    requests = {
+        request.params["phone"]: request.params
+        for request in simulator.requests_to("send_voice")
+    }
+    assert requests["0933000001"]["type"] == "1"
+    assert "voice_url" not in requests["0933000001"]
+    assert requests["0933000001"]["message"] == "Smoke!"
+    assert requests["0933000002"]["voice_url"] == elsewhere
+    assert caplog.text.count("TwSMS's own voice reads it") == 1
+
+
 async def test_unreadable_stored_calls_are_skipped(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,

@@ -190,6 +190,13 @@ class AudioFiles:
         audio = self._files.get(token)
         return audio.wav if audio else None
 
+    def lost(self, url: str | None) -> bool:
+        """Tell whether ``url`` named a file served here that is served no more.
+
+        The files live in memory: a call queued before a restart has lost its file.
+        """
+        return url is not None and f"{AUDIO_PATH}/" in url and self._token(url) is None
+
     def _token(self, url: str | None) -> str | None:
         """Return the token of a URL of a file served here, if it is one."""
         if not url or f"{AUDIO_PATH}/" not in url:

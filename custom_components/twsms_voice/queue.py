@@ -103,6 +103,14 @@ class CallQueue:
             except ValueError as err:
                 LOGGER.warning("Skipping a stored call that cannot be read: %s", err)
                 continue
+            if self._hass.data[DATA_AUDIO].lost(call.voice_url):
+                # Sent with a file that is gone, it would fail at TwSMS, not ring.
+                LOGGER.warning(
+                    "The voice of a call to %s did not survive the restart;"
+                    " TwSMS's own voice reads it",
+                    mask_phone(call.target.phone),
+                )
+                call.voice_url = None
             self._calls[call.id] = call
 
     def as_storage(self) -> list[dict[str, Any]]:
