@@ -389,15 +389,18 @@ def test_audio_too_long_for_a_call_is_refused() -> None:
         to_phone_wav(buffer.getvalue())
 
 
-@pytest.mark.usefixtures("reachable")
+@pytest.mark.parametrize("trouble", ["engine broken", "no external URL"])
 async def test_the_account_voice_failing_falls_back_to_twsms(
     hass: HomeAssistant,
     engine: SpeakingEntity,
     loaded_entry: MockConfigEntry,
     simulator: TwsmsSimulator,
+    trouble: str,
 ) -> None:
-    """An alarm in TwSMS's own voice beats no alarm: the account's engine broke."""
-    engine.broken = True
+    """An alarm in TwSMS's own voice beats no alarm: the account's voice failed."""
+    if trouble == "engine broken":
+        engine.broken = True
+        hass.config.external_url = "https://ha.example.com"
     hass.config_entries.async_update_entry(
         loaded_entry, options={**loaded_entry.options, CONF_TTS: "tts.test_voice"}
     )
@@ -407,6 +410,25 @@ async def test_the_account_voice_failing_falls_back_to_twsms(
     await hass.async_block_till_done()
     (placed,) = simulator.calls.values()
     assert placed.params["type"] == "1"
+    assert bool(engine.asked) == (trouble == "engine broken")
+
+
+@pytest.mark.usefixtures("reachable")
+async def test_a_voice_the_action_asked_of_the_account_engine(
+    hass: HomeAssistant,
+    engine: SpeakingEntity,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """The action named a voice: if it cannot speak, the action says so."""
+    engine.broken = True
+    hass.config_entries.async_update_entry(
+        loaded_entry, options={**loaded_entry.options, CONF_TTS: "tts.test_voice"}
+    )
+    with pytest.raises(HomeAssistantError) as raised:
+        await call(hass, tts_voice="alto")
+    assert raised.value.translation_key == "audio_failed"
+    assert simulator.requests_to("send_voice") == []
 
 
 @pytest.mark.usefixtures("reachable")

@@ -10,6 +10,7 @@ harness's lingering-timer and lingering-task checks on.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 import time
 from typing import Any
 from unittest.mock import patch
@@ -55,6 +56,19 @@ async def until_sent(simulator: TwsmsSimulator, count: int = 1) -> None:
     async with asyncio.timeout(10):
         while len(simulator.requests_to("send_voice")) < count:
             await asyncio.sleep(0.01)
+
+
+async def stop_home_assistant(entry: MockConfigEntry) -> None:
+    """Stop the entry's account as Home Assistant's stop does, with a short drain."""
+    with patch("custom_components.twsms_voice.account.DRAIN_TIMEOUT", 0.1):
+        await entry.runtime_data.async_stop()
+
+
+async def start_again(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Set the entry up anew, as the next start of Home Assistant does."""
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
 
 
 async def until_finished(events: list[Any], count: int = 1) -> None:
@@ -197,6 +211,28 @@ async def test_removing_the_account_ends_its_calls(
     assert key not in hass_storage
 
 
+async def test_removing_the_account_while_a_request_is_out(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
+) -> None:
+    """The request under way may end: the call TwSMS placed is known as placed.
+
+    It then ends `unknown` like every call followed, with its msgid: not `failed`.
+    """
+    events = async_capture_events(hass, EVENT_CALL_FINISHED)
+    simulator.add_fault(FaultKind.DELAY, seconds=0.5, endpoint="send_voice")
+    await hass.services.async_call(
+        "notify", DOMAIN, {"message": "Smoke!", "target": "Mom"}, blocking=True
+    )
+    await until_sent(simulator)
+    await hass.config_entries.async_remove(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert len(simulator.calls) == 1
+    assert [(event.data["status"], event.data["msgid"]) for event in events] == [
+        ("unknown", 8692325)
+    ]
+    assert "outcome was known" in events[0].data["error"]
+
+
 async def test_a_new_contact_needs_no_reload(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
@@ -296,8 +332,77 @@ async def test_stopping_mid_request_keeps_the_call_as_maybe_placed(
     async with asyncio.timeout(5):
         while not simulator.requests_to("send_voice"):
             await asyncio.sleep(0.01)
-    with patch("custom_components.twsms_voice.account.DRAIN_TIMEOUT", 0.1):
-        await loaded_entry.runtime_data.async_stop()
+    await stop_home_assistant(loaded_entry)
     simulator.clear_faults()
     (stored,) = hass_storage[f"{DOMAIN}.{loaded_entry.entry_id}"]["data"]["queued"]
     assert (stored["unsure"], stored["held"]) == (1, True)
+
+    # Started again: TwSMS answers the account check, the call is sent, and its
+    # answer is lost once more: it ends `unknown`, never sent a third time.
+    simulator.add_fault(FaultKind.DROP_AFTER_PLACING)
+    events = async_capture_events(hass, EVENT_CALL_FINISHED)
+    await start_again(hass, loaded_entry)
+    await until_finished(events)
+    assert [event.data["status"] for event in events] == ["unknown"]
+    assert len(simulator.requests_to("send_voice")) == 2
+    assert queued_calls(loaded_entry) == 0
+
+
+async def test_stopping_before_a_call_had_its_turn(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """Calls still waiting for the rate limiter at stop were never sent.
+
+    Stored as such, they go as soon as Home Assistant is back, both tries left.
+    """
+    loaded_entry.runtime_data.limiter.rate = 1
+    numbers = ["0933000001", "0933000002", "0933000003"]
+    await hass.services.async_call(
+        "notify", DOMAIN, {"message": "Smoke!", "target": numbers}, blocking=True
+    )
+    async with asyncio.timeout(5):
+        while queued_calls(loaded_entry) > 2:  # the first placed, two wait
+            await asyncio.sleep(0.01)
+    await stop_home_assistant(loaded_entry)
+    stored = hass_storage[f"{DOMAIN}.{loaded_entry.entry_id}"]["data"]["queued"]
+    assert [(call["unsure"], call["held"]) for call in stored] == [(0, False)] * 2
+    assert len(simulator.requests_to("send_voice")) == 1
+
+    await start_again(hass, loaded_entry)
+    await until_sent(simulator, 3)
+    assert sorted(call.phone for call in simulator.calls.values()) == numbers
+
+
+async def test_stopping_during_the_one_resend(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """A call resent after a lost answer, and Home Assistant stops while it is out.
+
+    It may have rung twice already: it ends `unknown` there and then, and is never
+    sent again after the start.
+    """
+    events = async_capture_events(hass, EVENT_CALL_FINISHED)
+    simulator.add_fault(FaultKind.DROP_AFTER_PLACING)
+    simulator.add_fault(FaultKind.HANG, endpoint="send_voice")
+    with patch(
+        "custom_components.twsms_voice.queue.PROBE_INTERVAL", timedelta(seconds=0.1)
+    ):
+        await hass.services.async_call(
+            "notify", DOMAIN, {"message": "Smoke!", "target": "Mom"}, blocking=True
+        )
+        await until_sent(simulator, 2)  # the probe was answered: the one resend
+    await stop_home_assistant(loaded_entry)
+    simulator.clear_faults()
+    assert [event.data["status"] for event in events] == ["unknown"]
+    assert "Home Assistant stopped" in events[0].data["error"]
+    assert hass_storage[f"{DOMAIN}.{loaded_entry.entry_id}"]["data"]["queued"] == []
+
+    await start_again(hass, loaded_entry)
+    await asyncio.sleep(0.3)
+    assert len(simulator.requests_to("send_voice")) == 2

@@ -137,3 +137,21 @@ async def test_a_call_being_stored_is_not_sent_by_anything_else(
         await task
     assert len(simulator.requests_to("send_voice")) == 2
     assert "Error" not in caplog.text
+
+
+async def test_a_burst_of_changes_is_written_within_a_second(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, hass_storage: dict[str, Any]
+) -> None:
+    """Changes every 0.4 s for 2 s: written meanwhile, not only after a quiet second.
+
+    Home Assistant's delayed save starts its delay again at every change.
+    """
+    data = {"changes": 0}
+    store = AccountStore(hass, "burst", lambda: dict(data))
+    for _ in range(5):
+        data["changes"] += 1
+        store.schedule_save()
+        await advance(hass, freezer, 0.4)
+    assert hass_storage[f"{DOMAIN}.burst"]["data"]["changes"] >= 2
+    await store.async_close()
+    assert hass_storage[f"{DOMAIN}.burst"]["data"]["changes"] == 5

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
@@ -22,6 +24,8 @@ from custom_components.twsms_voice.const import (
     DOMAIN,
     EVENT_CALL_FINISHED,
 )
+from custom_components.twsms_voice.twsms import TwsmsVoiceClient
+from custom_components.twsms_voice.twsms.models import CallOutcome, CallStatus
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.core_config import async_process_ha_core_config
@@ -466,6 +470,54 @@ async def test_two_calls_given_one_msgid(
     outcomes = {event.data["contact"]: event.data["status"] for event in events}
     assert outcomes["Mom"] == "unknown"
     assert len(events) == 2
+
+
+async def test_a_msgid_given_again_while_its_query_is_under_way(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """The answer about the first call does not end the newer call with its msgid.
+
+    Each call ends once, with its own event: the first ``unknown`` (saying why), the
+    newer one as its own query tells.
+    """
+    events = async_capture_events(hass, EVENT_CALL_FINISHED)
+    simulator.add_fault(FaultKind.CODE, code=777, times=2, endpoint="send_voice")
+    answer_now = asyncio.Event()
+    asked: list[int] = []
+
+    async def held_query(_: TwsmsVoiceClient, msgid: int) -> CallOutcome:
+        asked.append(msgid)
+        if len(asked) == 1:
+            await answer_now.wait()
+        return CallOutcome(
+            msgid=msgid,
+            phone="0223456789",
+            seconds=9,
+            points=2,
+            status=CallStatus.ANSWERED,
+        )
+
+    with patch.object(TwsmsVoiceClient, "query_voice", held_query):
+        await notify(hass, "Mom")
+        freezer.tick(timedelta(seconds=60))
+        async_fire_time_changed(hass)
+        await until(lambda: len(asked) == 1)  # Mom's query is under way
+        await hass.services.async_call(
+            "notify",
+            DOMAIN,
+            {"message": "Smoke!", "target": "Neighbour"},
+            blocking=True,
+        )
+        await until(lambda: len(events) == 1)
+        answer_now.set()
+        await advance(hass, freezer, 3600)
+    outcomes = [(event.data["contact"], event.data["status"]) for event in events]
+    assert outcomes == [("Mom", "unknown"), ("Neighbour", "answered")]
+    assert "message ID 777" in events[0].data["error"]
+    assert not loaded_entry.runtime_data.tracker.pending_calls
 
 
 async def test_points_used_never_go_down(

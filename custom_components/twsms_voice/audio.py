@@ -39,6 +39,8 @@ from .const import (
     LOGGER,
 )
 
+# What an action may ask of the voice; a failure of any of these fails the action.
+ACTION_AUDIO: Final = (CONF_TTS, CONF_TTS_LANGUAGE, CONF_TTS_VOICE, CONF_VOICE_URL)
 PHONE_RATE: Final = 8000
 LONGEST_AUDIO: Final = 600  # seconds: ten minutes of speech is no alarm call
 AUDIO_PATH: Final = f"/api/{DOMAIN}/audio"
@@ -344,7 +346,7 @@ async def async_call_audio(
             voice_url=settings.get(CONF_VOICE_URL),
         )
     except HomeAssistantError as err:
-        if settings.get(CONF_TTS) or settings.get(CONF_VOICE_URL):
+        if any(settings.get(key) for key in ACTION_AUDIO):
             raise  # asked for by this action: say so
         # The account's default voice failed: an alarm in TwSMS's own voice beats
         # no alarm.

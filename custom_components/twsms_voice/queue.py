@@ -6,7 +6,7 @@ of the entry) can leave a call half-sent: the attempt ends, and the call is plac
 queued again or failed, in every case.
 
 A call the provider could not take because of a passing problem (no connection, HTTP
-5xx or 429, a reply that makes no sense, its own system error -99) is tried again
+503 or 429, its own system error -99) is tried again
 after 2, 4, 8, 16 and then every 30 s, until it goes through or is older than the
 maximum age (an alarm call an hour late is worse than none); then it is reported as
 failed. While calls wait, the account is asked a free question every few seconds,
@@ -16,8 +16,9 @@ Assistant stops are tried again when it starts. Errors no retry can fix (a wrong
 number or setting, a wrong API URL, the account's password, state or points) end the
 call at once.
 
-A request whose answer was lost after it was sent (a timeout, a dropped connection)
-may have placed the call. Such a call is sent again only once the provider answers
+A request whose answer was lost after it was sent (a timeout, a dropped connection,
+a gateway's HTTP 5xx, a reply that is not the provider's, Home Assistant stopping
+while it was out) may have placed the call. Such a call is sent again only once the provider answers
 again, and only once: a second lost answer ends it as ``unknown``. So the guarantee
 is at least once, and a lost answer costs at most one duplicate.
 """
@@ -239,6 +240,12 @@ class CallQueue:
         """Send one queued call; queue it again when the problem may pass."""
         target = call.target
         call.attempts += 1
+        request_left = False
+
+        def request_leaves() -> None:
+            nonlocal request_left
+            request_left = True
+
         try:
             try:
                 sent = await self._account.client.send_voice(
@@ -247,14 +254,20 @@ class CallQueue:
                     speech=target.speech,
                     voice_url=call.voice_url,
                     response_url=self._account.response_url,
+                    on_request=request_leaves,
                 )
             finally:  # whatever ends the attempt, even a cancellation
                 self._attempts.pop(call.id, None)
         except asyncio.CancelledError:
-            # Stopping: the request may have reached TwSMS. Kept (and stored) as
-            # such, it is sent again only once TwSMS answers, and only once.
-            call.unsure += 1
-            call.held = True
+            if request_left:
+                # Stopping with the request out: like a lost answer, the call may
+                # have been placed (sent again once TwSMS answers, and only once).
+                self._attempt_failed(
+                    call,
+                    TwsmsConnectionError(
+                        "Home Assistant stopped before TwSMS answered", maybe_sent=True
+                    ),
+                )
             raise
         except TwsmsError as err:
             self._attempt_failed(call, err)

@@ -167,7 +167,12 @@ class CallTracker:
         """Start following a call the provider accepted."""
         if (same := self._pending.get(sent.msgid)) is not None:
             # TwSMS gave one msgid to two calls: the first can no longer be told.
-            self._finish(same, CallState.UNKNOWN, None)
+            reused = HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="msgid_reused",
+                translation_placeholders={"msgid": str(sent.msgid)},
+            )
+            self._finish(same, CallState.UNKNOWN, None, str(reused))
         now = dt_util.utcnow()
         call = TrackedCall(
             msgid=sent.msgid,
@@ -269,7 +274,6 @@ class CallTracker:
     def end_pending(self, reason: HomeAssistantError) -> None:
         """End every call still followed as ``unknown``, saying why."""
         for call in list(self._pending.values()):
-            call.error = str(reason)
             self._finish(call, CallState.UNKNOWN, None, str(reason))
 
     def _finish(
@@ -279,10 +283,15 @@ class CallTracker:
         duration: int | None,
         error: str | None = None,
     ) -> None:
-        """Settle a pending call: once, whoever learns the outcome first."""
+        """Settle a pending call: once, whoever learns the outcome first.
+
+        ``error`` says why the outcome cannot be known (no number in it).
+        """
         assert call.msgid is not None
         del self._pending[call.msgid]
         call.state, call.duration, call.next_poll = state, duration, None
+        if error is not None:
+            call.error = error
         self._keep_finished(call.msgid, call)
         for waiter in self._waiters.pop(call.msgid, []):
             if not waiter.done():
@@ -363,12 +372,13 @@ class CallTracker:
         except TwsmsError as err:
             LOGGER.debug("Query for call %s failed: %s", call.msgid, err)
             answer = None
-        if call.msgid not in self._pending:  # a status report came first
-            return
-        if isinstance(answer, CallOutcome):
-            self._finish_with(call, answer)
-        else:
-            self._plan_next_poll(call)
+        # Unless it ended meanwhile (a status report came first, or TwSMS gave its
+        # msgid to a newer call, which this answer may be about).
+        if self._pending.get(call.msgid) is call:
+            if isinstance(answer, CallOutcome):
+                self._finish_with(call, answer)
+            else:
+                self._plan_next_poll(call)
         self._schedule()
 
     def _plan_next_poll(self, call: TrackedCall) -> None:

@@ -66,6 +66,31 @@ async def test_worked_example(
     )
 
 
+async def test_the_report_url_gives_way_to_a_long_message(
+    client: TwsmsVoiceClient, simulator: TwsmsSimulator
+) -> None:
+    """The longest message that fits goes without the optional report URL.
+
+    The call is placed and followed by polling, rather than refused.
+    """
+
+    def fits(length: int) -> bool:
+        try:
+            client.check_send("0912123456", "a" * length)
+        except TwsmsInvalidRequestError:
+            return False
+        return True
+
+    longest = max(length for length in range(1500, 2100) if fits(length))
+    report_url = "http://127.0.0.1/GetRes.php"
+    await client.send_voice("0912123456", "a" * longest, response_url=report_url)
+    await client.send_voice("0912123456", "a" * 100, response_url=report_url)
+    long_call, short_call = simulator.requests_to("send_voice")
+    assert len(long_call.params["message"]) == longest
+    assert "response" not in long_call.params
+    assert short_call.params["response"] == report_url
+
+
 @pytest.mark.parametrize(
     "message",
     ["火警！請立即撤離 & 打 119 +886 100% a=b", "Line one\nline two  ", "漏水"],

@@ -177,10 +177,14 @@ class TwsmsVoiceClient:
         speech: SpeechSettings | None = None,
         voice_url: str | None = None,
         response_url: str | None = None,
+        on_request: Callable[[], None] | None = None,
     ) -> SendResult:
         """Place a call reading ``message`` (type 1), or playing ``voice_url`` (type 2).
 
         ``response_url`` asks the provider to report the outcome there.
+        ``on_request`` is told when the request leaves (its turn at the rate limiter
+        has come): a caller cancelled after that cannot know whether the call was
+        placed, one cancelled before knows it was not.
         """
         # The turn first, the work after: a burst waiting for the rate limiter must
         # not build all its URLs at once (and hold the event loop meanwhile).
@@ -194,6 +198,8 @@ class TwsmsVoiceClient:
         secrets = frozenset({phone}) | (
             _secret_spellings(response_url) if response_url else frozenset()
         )
+        if on_request is not None:
+            on_request()
         return await self._request(
             url,
             parse_send_reply,
