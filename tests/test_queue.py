@@ -535,6 +535,38 @@ async def test_a_call_too_old_after_a_lost_answer_is_unknown(
     assert len(simulator.calls) == 1
 
 
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        {"kind": FaultKind.CODE, "code": -2},
+        {"kind": FaultKind.HTTP_STATUS, "status": 404},
+    ],
+    ids=["no_points", "http_404"],
+)
+async def test_a_refused_resend_after_a_lost_answer_is_unknown(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+    refusal: dict[str, Any],
+) -> None:
+    """The first request rang the phone; TwSMS refuses the resend: not `failed`.
+
+    `failed` says the phone never rang, which an escalation or a person would trust.
+    """
+    events = async_capture_events(hass, EVENT_CALL_FINISHED)
+    simulator.add_fault(FaultKind.DROP_AFTER_PLACING)
+    simulator.add_fault(endpoint="send_voice", **refusal)
+    await notify(hass, "0933000001")
+    for _ in range(3):
+        await advance(hass, freezer, 10)
+    assert len(simulator.calls) == 1
+    assert len(simulator.requests_to("send_voice")) == 2
+    (event,) = events
+    assert event.data["status"] == "unknown"
+    assert "may have been placed" in event.data["error"]
+
+
 async def test_a_hung_probe_does_not_spin(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,

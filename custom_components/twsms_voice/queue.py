@@ -282,7 +282,10 @@ class CallQueue:
         if not isinstance(err, TRANSIENT_ERRORS):
             if isinstance(err, TwsmsAuthenticationError):
                 self._account.entry.async_start_reauth(self._hass)
-            self._give_up(call, error, masked)
+            if call.unsure:  # refused now, but an earlier request may have rung
+                self._give_up_unsure(call, err)
+            else:
+                self._give_up(call, error, masked)
             return
         maybe_sent = isinstance(err, TwsmsMalformedReplyError) or (
             isinstance(err, TwsmsConnectionError) and err.maybe_sent
@@ -291,8 +294,7 @@ class CallQueue:
         if self._expired(call, dt_util.utcnow()):
             self._give_up_expired(call)
         elif call.unsure >= MOST_UNSURE:
-            error, masked = both_ways(partial(unsure_error, err), call.target.phone)
-            self._give_up(call, error, masked, CallState.UNKNOWN)
+            self._give_up_unsure(call, err)
         else:
             self._retry_later(call, masked, error, held=maybe_sent)
 
@@ -356,6 +358,11 @@ class CallQueue:
                 attempts=call.attempts,
             ),
         )
+
+    def _give_up_unsure(self, call: QueuedCall, err: TwsmsError) -> None:
+        """End a call an earlier request may have placed: ``unknown``, never resent."""
+        error, masked = both_ways(partial(unsure_error, err), call.target.phone)
+        self._give_up(call, error, masked, CallState.UNKNOWN)
 
     @staticmethod
     def _settle(call: QueuedCall, result: CallResult) -> None:
