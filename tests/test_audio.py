@@ -414,21 +414,41 @@ async def test_the_account_voice_failing_falls_back_to_twsms(
 
 
 @pytest.mark.usefixtures("reachable")
-async def test_a_voice_the_action_asked_of_the_account_engine(
+async def test_a_voice_named_by_the_action_fails_the_action(
     hass: HomeAssistant,
     engine: SpeakingEntity,
     loaded_entry: MockConfigEntry,
     simulator: TwsmsSimulator,
 ) -> None:
-    """The action named a voice: if it cannot speak, the action says so."""
+    """The action named its engine: if it cannot speak, the action says so."""
+    engine.broken = True
+    with pytest.raises(HomeAssistantError) as raised:
+        await call(hass, tts="tts.test_voice")
+    assert raised.value.translation_key == "audio_failed"
+    assert simulator.requests_to("send_voice") == []
+
+
+@pytest.mark.parametrize("tuning", [{"tts_voice": "alto"}, {"tts_language": "en"}])
+@pytest.mark.usefixtures("reachable")
+async def test_tuning_the_account_engine_keeps_its_fallback(
+    hass: HomeAssistant,
+    engine: SpeakingEntity,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+    tuning: dict[str, str],
+) -> None:
+    """A language or a voice for the account's engine: still TwSMS's voice if it fails.
+
+    The action did not choose the engine; an alarm in another voice beats none.
+    """
     engine.broken = True
     hass.config_entries.async_update_entry(
         loaded_entry, options={**loaded_entry.options, CONF_TTS: "tts.test_voice"}
     )
-    with pytest.raises(HomeAssistantError) as raised:
-        await call(hass, tts_voice="alto")
-    assert raised.value.translation_key == "audio_failed"
-    assert simulator.requests_to("send_voice") == []
+    await call(hass, **tuning)
+    (placed,) = simulator.calls.values()
+    assert placed.params["type"] == "1"
+    assert engine.asked
 
 
 @pytest.mark.usefixtures("reachable")

@@ -233,6 +233,70 @@ async def test_removing_the_account_while_a_request_is_out(
     assert "outcome was known" in events[0].data["error"]
 
 
+async def test_removing_the_account_with_a_call_that_may_have_rung(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
+) -> None:
+    """A call whose answer was lost waits for TwSMS when the account is deleted.
+
+    It may have rung: it ends `unknown`, and says so, not "could not be placed".
+    """
+    events = async_capture_events(hass, EVENT_CALL_FINISHED)
+    simulator.add_fault(FaultKind.DROP_AFTER_PLACING)
+    simulator.add_fault(FaultKind.HTTP_STATUS, status=503, times=100)  # the probes
+    await hass.services.async_call(
+        "notify", DOMAIN, {"message": "Smoke!", "target": "Mom"}, blocking=True
+    )
+    await until_sent(simulator)
+    await hass.async_block_till_done()
+    assert queued_calls(loaded_entry) == 1  # held until TwSMS answers again
+    await hass.config_entries.async_remove(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert len(simulator.calls) == 1
+    assert [event.data["status"] for event in events] == ["unknown"]
+    assert events[0].data["error"] == (
+        "The TwSMS account was removed; the call may have been placed before"
+        " (an answer from TwSMS was lost)"
+    )
+
+
+async def test_removing_an_account_disabled_since_the_start(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    config_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Home Assistant never set the integration up; deleting the entry still works.
+
+    The call it had queued ends with its event, and its file is gone.
+    """
+    key = f"{DOMAIN}.{config_entry.entry_id}"
+    stored = {
+        "id": "waiting",
+        "target": {
+            "phone": "0933000001",
+            "contact_id": None,
+            "contact": None,
+            "speech": {"voice": 1, "speed": 0, "volume": 100},
+        },
+        "message": "Smoke!",
+        "created_at": "2026-01-01T00:00:00+00:00",
+        "next_attempt": "2026-01-01T00:00:00+00:00",
+    }
+    hass_storage[key] = {"version": 1, "key": key, "data": {"queued": [stored]}}
+    config_entry.disabled_by = ConfigEntryDisabler.USER
+    config_entry.add_to_hass(hass)
+    events = async_capture_events(hass, EVENT_CALL_FINISHED)
+    await hass.config_entries.async_remove(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert [(event.data["phone"], event.data["status"]) for event in events] == [
+        ("0933000001", "failed")
+    ]
+    assert key not in hass_storage
+    assert "Error" not in caplog.text
+    assert simulator.requests == []
+
+
 async def test_a_new_contact_needs_no_reload(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
@@ -400,7 +464,7 @@ async def test_stopping_during_the_one_resend(
     await stop_home_assistant(loaded_entry)
     simulator.clear_faults()
     assert [event.data["status"] for event in events] == ["unknown"]
-    assert "Home Assistant stopped" in events[0].data["error"]
+    assert "cut off before TwSMS answered" in events[0].data["error"]
     assert hass_storage[f"{DOMAIN}.{loaded_entry.entry_id}"]["data"]["queued"] == []
 
     await start_again(hass, loaded_entry)

@@ -385,7 +385,7 @@ async def test_a_restarted_call_loses_its_home_assistant_voice(
     """
     key = f"{DOMAIN}.{config_entry.entry_id}"
     served_here = "https://ha.example.com/api/twsms_voice/audio/gone-token.wav"
-    elsewhere = "https://files.example.com/alarm.wav"
+    elsewhere = "https://files.example.com/alarm.wav?from=/api/twsms_voice/audio/x"
     hass_storage[key] = {
         "version": 1,
         "key": key,
@@ -428,7 +428,12 @@ async def test_unreadable_stored_calls_are_skipped(
         "version": 1,
         "key": key,
         "data": {
-            "queued": [{"id": "broken"}, good | {"created_at": "yesterday"}, good],
+            "queued": [
+                {"id": "broken"},
+                good | {"created_at": "yesterday"},
+                good | {"voice_url": 42},
+                good,
+            ],
             "pending": [{"msgid": "not a number"}, 42],
             "last_call": {"state": "exploded"},
             "points_used": 7,
@@ -439,7 +444,7 @@ async def test_unreadable_stored_calls_are_skipped(
     await hass.async_block_till_done()
     await advance(hass, freezer, 0)
     assert list(placed(simulator)) == ["0933000001"]
-    assert caplog.text.count("Skipping a stored call that cannot be read") == 5
+    assert caplog.text.count("Skipping a stored call that cannot be read") == 6
     assert config_entry.runtime_data.tracker.points_used == 9
 
 
@@ -565,6 +570,30 @@ async def test_a_refused_resend_after_a_lost_answer_is_unknown(
     (event,) = events
     assert event.data["status"] == "unknown"
     assert "may have been placed" in event.data["error"]
+
+
+async def test_an_unexpected_error_after_the_request_left(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A bug after TwSMS placed the call counts as a lost answer: at most two rings.
+
+    Retried as if nothing had been sent, the phone would ring every half minute.
+    """
+    events = async_capture_events(hass, EVENT_CALL_FINISHED)
+    with patch(
+        "custom_components.twsms_voice.twsms.client.parse_send_reply",
+        side_effect=RuntimeError("a bug"),
+    ):
+        await notify(hass, "0933000001")
+        for _ in range(15 * 60 // 10):
+            await advance(hass, freezer, 10)
+    assert len(simulator.calls) == 2
+    assert [event.data["status"] for event in events] == ["unknown"]
+    assert "Unexpected error calling" in caplog.text
 
 
 async def test_a_hung_probe_does_not_spin(

@@ -15,11 +15,7 @@ from typing import Any, Final
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
-from homeassistant.exceptions import (
-    ConfigEntryAuthFailed,
-    ConfigEntryNotReady,
-    HomeAssistantError,
-)
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util.hass_dict import HassKey
 
@@ -39,6 +35,7 @@ from .const import (
     LOGGER,
 )
 from .credentials import async_check_credentials, create_client
+from .errors import removed_error
 from .health import AccountHealth
 from .placer import CallPlacer
 from .queue import TRANSIENT_ERRORS, CallQueue
@@ -212,21 +209,14 @@ class TwsmsAccount:
         """End every call of a deleted account, and delete everything it kept.
 
         Requests under way get a few seconds to end (a call TwSMS placed is then
-        known as such); every call still queued ends ``failed`` and every call
-        still followed ``unknown``: each with its event.
+        known as such); every call still queued ends ``failed`` (``unknown`` if an
+        earlier request may have placed it) and every call still followed
+        ``unknown``: each with its event.
         """
         self._forget()
         await self.queue.async_stop(DRAIN_TIMEOUT)
-        await self.queue.async_fail_all(
-            HomeAssistantError(
-                translation_domain=DOMAIN, translation_key="account_removed"
-            )
-        )
-        self.tracker.end_pending(
-            HomeAssistantError(
-                translation_domain=DOMAIN, translation_key="account_removed_followed"
-            )
-        )
+        await self.queue.async_fail_all()
+        self.tracker.end_pending(removed_error(placed=True))
         await self.tracker.async_stop()
         await self.status_reports.async_remove()
         await self.store.async_remove()

@@ -6,8 +6,8 @@ Assistant (or a recording is taken from Home Assistant's media), converted to th
 format here, and served by Home Assistant itself at an unguessable URL under its
 external URL. The file is kept while a call that plays it is under way and removed
 when the last one has ended (and after an hour whatever happens); it lives in
-memory only, so a call still queued across a restart finds it gone (TwSMS then
-answers -12 and the call fails with that reason).
+memory only, so a call still queued across a restart finds it gone and is read by
+TwSMS's own voice instead.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any, Final
 import wave
 
 from aiohttp import web
+from yarl import URL
 
 from homeassistant.components import media_source, tts
 from homeassistant.components.http import HomeAssistantView
@@ -39,8 +40,9 @@ from .const import (
     LOGGER,
 )
 
-# What an action may ask of the voice; a failure of any of these fails the action.
-ACTION_AUDIO: Final = (CONF_TTS, CONF_TTS_LANGUAGE, CONF_TTS_VOICE, CONF_VOICE_URL)
+# A voice an action names itself; its failure fails the action. (A language or a
+# voice alone tunes the account's engine, which falls back to TwSMS's voice.)
+ACTION_AUDIO: Final = (CONF_TTS, CONF_VOICE_URL)
 PHONE_RATE: Final = 8000
 LONGEST_AUDIO: Final = 600  # seconds: ten minutes of speech is no alarm call
 AUDIO_PATH: Final = f"/api/{DOMAIN}/audio"
@@ -192,18 +194,17 @@ class AudioFiles:
         audio = self._files.get(token)
         return audio.wav if audio else None
 
-    def lost(self, url: str | None) -> bool:
+    def no_longer_served(self, url: str | None) -> bool:
         """Tell whether ``url`` named a file served here that is served no more.
 
         The files live in memory: a call queued before a restart has lost its file.
         """
-        return url is not None and f"{AUDIO_PATH}/" in url and self._token(url) is None
+        token = _audio_token(url)
+        return token is not None and token not in self._files
 
     def _token(self, url: str | None) -> str | None:
-        """Return the token of a URL of a file served here, if it is one."""
-        if not url or f"{AUDIO_PATH}/" not in url:
-            return None
-        token = url.rsplit("/", 1)[-1].removesuffix(".wav")
+        """Return the token of a URL of a file served here, if it is still served."""
+        token = _audio_token(url)
         return token if token in self._files else None
 
     def _sweep(self) -> None:
@@ -235,11 +236,35 @@ class AudioView(HomeAssistantView):
         return web.Response(body=wav, content_type="audio/wav")
 
 
+def _audio_token(url: str | None) -> str | None:
+    """Return the token if ``url`` points at the audio view (served or not)."""
+    if not url:
+        return None
+    try:
+        path = URL(url).path
+    except ValueError:
+        return None
+    if not path.startswith(f"{AUDIO_PATH}/"):
+        return None
+    return path.removeprefix(f"{AUDIO_PATH}/").removesuffix(".wav")
+
+
+@callback
+def audio_files(hass: HomeAssistant) -> AudioFiles:
+    """Return the file store of every account, making it the first time.
+
+    Deleting an entry that was disabled at start needs it before (or without) the
+    integration's own setup.
+    """
+    if (files := hass.data.get(DATA_AUDIO)) is None:
+        files = hass.data[DATA_AUDIO] = AudioFiles(hass)
+    return files
+
+
 @callback
 def async_setup_audio(hass: HomeAssistant) -> None:
-    """Make the file store and its view (once for every account)."""
-    files = hass.data[DATA_AUDIO] = AudioFiles(hass)
-    hass.http.register_view(AudioView(files))
+    """Serve the files (once for every account)."""
+    hass.http.register_view(AudioView(audio_files(hass)))
 
 
 def _external_url(hass: HomeAssistant) -> str:
@@ -285,7 +310,7 @@ async def async_voice_url(
             translation_placeholders={"error": str(err)},
         ) from err
     source = voice_url or f"tts {tts_entity} {sorted(tts_options.items())}\n{message}"
-    return hass.data[DATA_AUDIO].add(wav, source)
+    return audio_files(hass).add(wav, source)
 
 
 async def _async_speak(

@@ -106,6 +106,29 @@ def expired_error(
     )
 
 
+def removed_error(*, placed: bool | None) -> HomeAssistantError:
+    """Return why a call of a deleted account ended.
+
+    ``placed``: ``False`` never placed, ``None`` may have been placed (an answer
+    was lost), ``True`` placed and followed, its outcome never known.
+    """
+    key = {
+        False: "account_removed",
+        None: "account_removed_unsure",
+        True: "account_removed_followed",
+    }[placed]
+    return HomeAssistantError(translation_domain=DOMAIN, translation_key=key)
+
+
+def msgid_reused_error(msgid: int) -> HomeAssistantError:
+    """Return why a call whose msgid TwSMS gave to a newer call ends ``unknown``."""
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key="msgid_reused",
+        translation_placeholders={"msgid": str(msgid)},
+    )
+
+
 def unsure_error(err: TwsmsError, phone: str) -> HomeAssistantError:
     """Return the error of a call that may have been placed: its answers were lost."""
     return HomeAssistantError(

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
-from .audio import DATA_AUDIO
+from .audio import audio_files
 from .calls import CallResult, CallTarget
 from .const import (
     CONF_CALLS_PER_HOUR,
@@ -248,7 +248,7 @@ class CallPlacer:
 
         Audio made here gets a new URL each time; what it says is what counts.
         """
-        heard = self._hass.data[DATA_AUDIO].source(voice_url) or voice_url or message
+        heard = audio_files(self._hass).source(voice_url) or voice_url or message
         return (target.phone, heard)
 
     def _when_settled(

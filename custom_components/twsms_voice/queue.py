@@ -18,9 +18,10 @@ call at once.
 
 A request whose answer was lost after it was sent (a timeout, a dropped connection,
 a gateway's HTTP 5xx, a reply that is not the provider's, Home Assistant stopping
-while it was out) may have placed the call. Such a call is sent again only once the provider answers
-again, and only once: a second lost answer ends it as ``unknown``. So the guarantee
-is at least once, and a lost answer costs at most one duplicate.
+while it was out) may have placed the call. Such a call is sent again only once the
+provider answers again, and only once: a second lost answer, or a refusal of the
+resend, ends it as ``unknown``. So the guarantee is at least once, and a lost answer
+costs at most one duplicate.
 """
 
 from __future__ import annotations
@@ -36,12 +37,12 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
-from .audio import DATA_AUDIO
+from .audio import audio_files
 from .call_record import CallState
 from .calls import CallResult, CallTarget
 from .const import DOMAIN, LOGGER
 from .credentials import async_check_credentials
-from .errors import both_ways, call_error, expired_error, unsure_error
+from .errors import both_ways, call_error, expired_error, removed_error, unsure_error
 from .phone import mask_phone
 from .queued_call import QueuedCall
 from .twsms import (
@@ -81,6 +82,7 @@ class CallQueue:
         """Prepare; nothing runs until `start`."""
         self._hass = hass
         self._account = account
+        self._audio = audio_files(hass)
         self._calls: dict[str, QueuedCall] = {}
         self._unstored: set[str] = set()  # added, not written yet: not to be sent
         self._attempts: dict[str, asyncio.Task[None]] = {}
@@ -104,7 +106,7 @@ class CallQueue:
             except ValueError as err:
                 LOGGER.warning("Skipping a stored call that cannot be read: %s", err)
                 continue
-            if self._hass.data[DATA_AUDIO].lost(call.voice_url):
+            if self._audio.no_longer_served(call.voice_url):
                 # Sent with a file that is gone, it would fail at TwSMS, not ring.
                 LOGGER.warning(
                     "The voice of a call to %s did not survive the restart;"
@@ -133,8 +135,8 @@ class CallQueue:
     async def async_stop(self, timeout: float) -> None:
         """Take no more calls; let attempts under way end, then cancel the rest.
 
-        A cancelled attempt leaves its call queued and stored: the provider may or may
-        not have placed it, and it is tried again at the next start.
+        A cancelled attempt leaves its call queued and stored; if its request had
+        left, the provider may have placed it, and it counts as a lost answer.
         """
         self._stopped = True
         self.pause()
@@ -142,18 +144,18 @@ class CallQueue:
             await asyncio.wait(self._attempts.values(), timeout=timeout)
         await self._async_cancel_tasks()
 
-    async def async_fail_all(self, error: HomeAssistantError) -> None:
-        """End every call with ``error``, for an account that is deleted."""
+    async def async_fail_all(self) -> None:
+        """End every call, for an account that is deleted."""
         self._stopped = True
         self.pause()
         await self._async_cancel_tasks()
         for call in list(self._calls.values()):
-            self._give_up(
-                call,
-                error,
-                str(error),
-                CallState.UNKNOWN if call.unsure else CallState.FAILED,
-            )
+            if call.unsure:
+                error = removed_error(placed=None)
+                self._give_up(call, error, str(error), CallState.UNKNOWN)
+            else:
+                error = removed_error(placed=False)
+                self._give_up(call, error, str(error))
 
     async def _async_cancel_tasks(self) -> None:
         tasks = [*self._attempts.values(), *([self._probe] if self._probe else [])]
@@ -190,7 +192,7 @@ class CallQueue:
         for call in calls:
             self._calls[call.id] = call
             self._unstored.add(call.id)
-            self._hass.data[DATA_AUDIO].hold(voice_url)
+            self._audio.hold(voice_url)
         return calls
 
     async def async_send(self, calls: list[QueuedCall]) -> None:
@@ -239,12 +241,12 @@ class CallQueue:
     async def _async_attempt(self, call: QueuedCall) -> None:
         """Send one queued call; queue it again when the problem may pass."""
         target = call.target
-        call.attempts += 1
         request_left = False
 
         def request_leaves() -> None:
             nonlocal request_left
             request_left = True
+            call.attempts += 1
 
         try:
             try:
@@ -260,12 +262,13 @@ class CallQueue:
                 self._attempts.pop(call.id, None)
         except asyncio.CancelledError:
             if request_left:
-                # Stopping with the request out: like a lost answer, the call may
-                # have been placed (sent again once TwSMS answers, and only once).
+                # Cut off (a stop, a disable, a removal) with the request out: like
+                # a lost answer, the call may have been placed.
                 self._attempt_failed(
                     call,
                     TwsmsConnectionError(
-                        "Home Assistant stopped before TwSMS answered", maybe_sent=True
+                        "the request was cut off before TwSMS answered",
+                        maybe_sent=True,
                     ),
                 )
             raise
@@ -273,7 +276,11 @@ class CallQueue:
             self._attempt_failed(call, err)
         except Exception:  # noqa: BLE001 - a bug here must not end the call's delivery
             LOGGER.exception("Unexpected error calling %s", mask_phone(target.phone))
-            self._retry_later(call, "unexpected error", None)
+            # Once the request left, TwSMS may have placed the call all the same.
+            self._attempt_failed(
+                call,
+                TwsmsConnectionError("unexpected error", maybe_sent=request_left),
+            )
         else:
             self._placed(call, sent)
 

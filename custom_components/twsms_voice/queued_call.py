@@ -59,6 +59,10 @@ class QueuedCall:
         cls, stored: dict[str, Any], settled: asyncio.Future[CallResult]
     ) -> QueuedCall:
         """Rebuild a call saved by `as_storage`; raise ValueError if it makes no sense."""
+        voice_url = stored.get("voice_url")
+        if voice_url is not None and not isinstance(voice_url, str):
+            msg = f"voice_url is not text: {voice_url!r}"
+            raise ValueError(msg)
         try:
             target = stored["target"]
             return cls(
@@ -70,7 +74,7 @@ class QueuedCall:
                     speech=speech_from_storage(target["speech"]),
                 ),
                 message=str(stored["message"]),
-                voice_url=stored.get("voice_url"),
+                voice_url=voice_url,
                 created_at=dt_util.parse_datetime(
                     stored["created_at"], raise_on_error=True
                 ),

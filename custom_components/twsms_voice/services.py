@@ -33,7 +33,7 @@ from homeassistant.helpers.target import (
     async_extract_referenced_entity_ids,
 )
 
-from .audio import DATA_AUDIO, async_call_audio
+from .audio import async_call_audio, audio_files
 from .call_record import CallState
 from .calls import raise_for_failures, resolve_targets
 from .const import (
@@ -220,7 +220,7 @@ async def _async_call(call: ServiceCall) -> ServiceResponse:
         call.data[ATTR_WAIT] or mode is CallMode.SEQUENTIAL or call.data[ATTR_RETRIES]
     )
     if follow:
-        audio = call.hass.data[DATA_AUDIO]
+        audio = audio_files(call.hass)
         audio.hold(voice_url)  # for every step and retry, not just the first call
         try:
             results = await async_escalate(

@@ -22,10 +22,11 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 
-from .audio import DATA_AUDIO
+from .audio import audio_files
 from .call_record import CallState, TrackedCall, outcome_state
 from .calls import CallTarget
 from .const import DOMAIN, EVENT_CALL_FINISHED, LOGGER
+from .errors import msgid_reused_error
 from .phone import mask_phone, same_number
 from .timing import settle_later
 from .twsms import CallOutcome, SendResult, TwsmsAuthenticationError, TwsmsError
@@ -80,7 +81,7 @@ class CallTracker:
         self.last_call: TrackedCall | None = None
         self.last_call_by_contact: dict[str, TrackedCall] = {}
         self.points_used = 0
-        self._audio = hass.data[DATA_AUDIO]
+        self._audio = audio_files(hass)
 
     @property
     def pending_calls(self) -> list[TrackedCall]:
@@ -167,11 +168,7 @@ class CallTracker:
         """Start following a call the provider accepted."""
         if (same := self._pending.get(sent.msgid)) is not None:
             # TwSMS gave one msgid to two calls: the first can no longer be told.
-            reused = HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="msgid_reused",
-                translation_placeholders={"msgid": str(sent.msgid)},
-            )
+            reused = msgid_reused_error(sent.msgid)
             self._finish(same, CallState.UNKNOWN, None, str(reused))
         now = dt_util.utcnow()
         call = TrackedCall(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 
@@ -9,6 +11,7 @@ from custom_components.twsms_voice.twsms import (
     CallOutcome,
     CallPending,
     CallStatus,
+    RateLimiter,
     SendResult,
     SpeechSettings,
     TwsmsAccountDisabledError,
@@ -283,6 +286,37 @@ async def test_local_validation(
     with pytest.raises(TwsmsInvalidRequestError):
         await client.query_voice(0)
     assert simulator.requests == []
+
+
+async def test_on_request_is_told_only_when_the_request_goes_out(
+    client: TwsmsVoiceClient,
+    session: aiohttp.ClientSession,
+    simulator: TwsmsSimulator,
+) -> None:
+    """The hook tells a cancelled caller whether its call may have been placed.
+
+    Not told for a request refused here, nor while it waits for its turn.
+    """
+    told: list[str] = []
+    with pytest.raises(TwsmsInvalidRequestError):
+        await client.send_voice("12", "test", on_request=lambda: told.append("bad"))
+    limited = TwsmsVoiceClient(
+        session,
+        USERNAME,
+        PASSWORD,
+        base_url=simulator.url,
+        rate_limiter=RateLimiter(1),
+    )
+    await limited.send_voice("0912123456", "first", on_request=lambda: told.append("1"))
+    waiting = asyncio.create_task(
+        limited.send_voice("0912123456", "next", on_request=lambda: told.append("2"))
+    )
+    await asyncio.sleep(0.3)  # its turn comes a second after the first
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert told == ["1"]
+    assert len(simulator.requests_to("send_voice")) == 1
 
 
 def test_timeout_below_the_spec_minimum(session: aiohttp.ClientSession) -> None:

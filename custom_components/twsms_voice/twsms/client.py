@@ -182,9 +182,10 @@ class TwsmsVoiceClient:
         """Place a call reading ``message`` (type 1), or playing ``voice_url`` (type 2).
 
         ``response_url`` asks the provider to report the outcome there.
-        ``on_request`` is told when the request leaves (its turn at the rate limiter
-        has come): a caller cancelled after that cannot know whether the call was
-        placed, one cancelled before knows it was not.
+        ``on_request`` is told just before the request goes out (its turn at the rate
+        limiter has come, the connection is not open yet): a caller cancelled after
+        that cannot know whether the call was placed, one cancelled before knows it
+        was not.
         """
         # The turn first, the work after: a burst waiting for the rate limiter must
         # not build all its URLs at once (and hold the event loop meanwhile).
