@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 import io
 from pathlib import Path
+import time
+from types import SimpleNamespace
 from typing import Any
 from unittest.mock import patch
 import wave
@@ -232,6 +234,9 @@ async def test_a_call_in_a_home_assistant_voice(
     client = await hass_client_no_auth()
     path = url.split("/api/", 1)[1]
     assert (await client.get(f"/api/{path}")).status == 200
+    hours_later = SimpleNamespace(monotonic=lambda: time.monotonic() + 2 * 3600)
+    with patch.object(audio, "time", hours_later):  # a long escalation, say
+        assert (await client.get(f"/api/{path}")).status == 200  # its call holds it
     loaded_entry.runtime_data.tracker.async_report(
         placed_outcome(placed.msgid, placed.phone)
     )

@@ -359,6 +359,30 @@ async def test_home_assistant_stopping_stops_the_account(
         )
 
 
+async def test_stopping_answers_an_action_waiting_for_placement(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """TwSMS is away and `twsms_voice.call` waits for its call; Home Assistant stops.
+
+    The action ends then (the call stays stored for the next start) rather than
+    holding the stop for its whole wait.
+    """
+    simulator.down = 503
+    task = start_call(hass, target="Mom", message="Fire!", wait=True, wait_timeout=300)
+    await until_sent(simulator)
+    await stop_home_assistant(loaded_entry)
+    async with asyncio.timeout(5):
+        response = await task
+    (call,) = response["calls"]
+    assert call["status"] == "queued"
+    assert "stays stored" in call["error"]
+    stored = hass_storage[f"{DOMAIN}.{loaded_entry.entry_id}"]["data"]["queued"]
+    assert [call["target"]["phone"] for call in stored] == ["0912000001"]
+
+
 async def test_a_reload_does_not_wait_for_a_slow_provider(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
 ) -> None:

@@ -103,26 +103,13 @@ async def test_voice_data_and_recording(
     assert sent["0944111222"]["voice_url"] == recording
 
 
-@pytest.mark.parametrize(
-    ("data", "key"),
-    [
-        ({"target": "12345"}, "invalid_target"),
-        ({"target": "0933111222", "data": {"voice": "robot"}}, "invalid_data"),
-        ({"target": "0933111222", "data": {"speed": 11}}, "invalid_data"),
-        ({"target": "0933111222", "data": {"volume": -1}}, "invalid_data"),
-    ],
-)
-async def test_invalid_input(
-    hass: HomeAssistant,
-    loaded_entry: MockConfigEntry,
-    simulator: TwsmsSimulator,
-    data: dict[str, Any],
-    key: str,
+async def test_invalid_target(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
 ) -> None:
-    """Bad targets and data are refused before any call, naming what is wrong."""
+    """A target that is neither a number nor a contact is refused, named."""
     with pytest.raises(ServiceValidationError) as raised:
-        await _notify(hass, message="test", **data)
-    assert raised.value.translation_key == key
+        await _notify(hass, message="test", target="12345")
+    assert raised.value.translation_key == "invalid_target"
     assert simulator.requests_to("send_voice") == []
 
 
@@ -245,6 +232,36 @@ async def test_notify_group_data_for_other_services_is_ignored(
     )
     (request,) = simulator.requests_to("send_voice")
     assert request.params["speed"] == "2"
+
+
+async def test_notify_data_a_call_cannot_use_does_not_stop_it(
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Values of our keys meant for others (a group's media player) are dropped.
+
+    `volume: 0.5` is not read as 0 (a silent call); the call goes out with the
+    account's settings and a warning for each value left out.
+    """
+    await _notify(
+        hass,
+        message="Smoke!",
+        target="0933111222",
+        data={
+            "volume": 0.5,
+            "speed": 11,
+            "voice": "Joanna",
+            "tts": True,
+            "priority": "high",
+            "tts_language": "en",
+        },
+    )
+    (request,) = simulator.requests_to("send_voice")
+    assert (request.params["vol"], request.params["speed"]) == ("80", "0")
+    assert request.params["voice"] == "4"  # the account's male_1
+    assert caplog.text.count("Calling without notify data") == 5
 
 
 async def test_private_notify_hook_still_exists() -> None:

@@ -17,10 +17,15 @@ from pytest_homeassistant_custom_component.common import (
 )
 from yarl import URL
 
-from custom_components.twsms_voice.const import DOMAIN, EVENT_CALL_FINISHED
+from custom_components.twsms_voice.const import (
+    CONF_CALLS_PER_HOUR,
+    DOMAIN,
+    EVENT_CALL_FINISHED,
+)
 from custom_components.twsms_voice.queue import LONGEST_RETRY, CallQueue, retry_delay
 from custom_components.twsms_voice.twsms import TwsmsVoiceClient
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 from twsms_simulator import FaultKind, TwsmsSimulator
 
@@ -594,6 +599,71 @@ async def test_an_unexpected_error_after_the_request_left(
     assert len(simulator.calls) == 2
     assert [event.data["status"] for event in events] == ["unknown"]
     assert "Unexpected error calling" in caplog.text
+
+
+async def test_a_call_that_may_have_rung_keeps_its_cooldown(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """Ended `unknown`, it may have rung twice: the same alert again is suppressed."""
+    events = async_capture_events(hass, EVENT_CALL_FINISHED)
+    simulator.add_fault(FaultKind.DROP_AFTER_PLACING, times=2)
+    await notify(hass, "0933000001")
+    for _ in range(3):
+        await advance(hass, freezer, 10)
+    assert [event.data["status"] for event in events] == ["unknown"]
+    await notify(hass, "0933000001")
+    await advance(hass, freezer, 0)
+    assert len(simulator.calls) == 2
+    assert loaded_entry.runtime_data.placer.suppressed_calls == 1
+
+
+async def test_a_call_that_may_have_rung_counts_for_the_hour(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """A gateway that loses every answer must not ring past the hourly cap."""
+    hass.config_entries.async_update_entry(
+        loaded_entry, options={**loaded_entry.options, CONF_CALLS_PER_HOUR: 2}
+    )
+    await hass.async_block_till_done()
+    simulator.add_fault(FaultKind.DROP_AFTER_PLACING, times=2)
+    await notify(hass, "0933000001")
+    for _ in range(3):
+        await advance(hass, freezer, 10)
+    with pytest.raises(HomeAssistantError, match="cap of calls per hour"):
+        await notify(hass, "0933000002", "0933000003")
+    await advance(hass, freezer, 0)
+    assert placed(simulator) == {"0933000001": 2, "0933000002": 1}
+
+
+async def test_an_alert_fired_again_during_an_outage_rings_once(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """The same call fired every 70 s while TwSMS is away: one ring when it is back.
+
+    The first still waits; the others would ring with it the moment TwSMS answers.
+    """
+    simulator.down = 503
+    await notify(hass, "0933000001")
+    for _ in range(3):
+        await advance(hass, freezer, 70)
+        await notify(hass, "0933000001")
+    assert queued_calls(loaded_entry) == 1
+    simulator.down = None
+    for _ in range(3):
+        await advance(hass, freezer, 10)
+    assert placed(simulator) == {"0933000001": 1}
+    await advance(hass, freezer, 61)  # its cooldown runs from when it was placed
+    await notify(hass, "0933000001")
+    assert placed(simulator) == {"0933000001": 2}
 
 
 async def test_a_hung_probe_does_not_spin(

@@ -125,8 +125,19 @@ async def test_account_choice(
 async def test_schema_refuses_out_of_range(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
 ) -> None:
-    """Out-of-range settings never reach the provider."""
-    for bad in ({"speed": 11}, {"volume": 101}, {"voice": "robot"}, {"voice_url": "x"}):
+    """Out-of-range settings never reach the provider.
+
+    A fraction is refused, not rounded down: `volume: 0.5` is no silent call.
+    """
+    for bad in (
+        {"speed": 11},
+        {"volume": 101},
+        {"volume": 0.5},
+        {"speed": "fast"},
+        {"voice": "robot"},
+        {"voice_url": "x"},
+        {"tts": True},
+    ):
         with pytest.raises(vol.Invalid):
             await _call(hass, target="0933111222", message="t", **bad)
     assert simulator.requests_to("send_voice") == []

@@ -201,6 +201,7 @@ class TwsmsAccount:
         """
         self._forget()
         await self.queue.async_stop(DRAIN_TIMEOUT)
+        self.queue.answer_waiters()
         await self.tracker.async_stop()
         self.status_reports.unregister()
         await self.store.async_close()

@@ -4,10 +4,10 @@ TwSMS plays a recording (a type 2 call) only as WAV, 8000 Hz, 8-bit, mono, fetch
 from a URL it can reach. A message is rendered by a text-to-speech engine of Home
 Assistant (or a recording is taken from Home Assistant's media), converted to that
 format here, and served by Home Assistant itself at an unguessable URL under its
-external URL. The file is kept while a call that plays it is under way and removed
-when the last one has ended (and after an hour whatever happens); it lives in
-memory only, so a call still queued across a restart finds it gone and is read by
-TwSMS's own voice instead.
+external URL. The file is kept while a call (or an escalation) that plays it is
+under way, however long, and removed a few minutes after the last one ended. It
+lives in memory only, so a call still queued across a restart finds it gone and is
+read by TwSMS's own voice instead.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ PHONE_RATE: Final = 8000
 LONGEST_AUDIO: Final = 600  # seconds: ten minutes of speech is no alarm call
 AUDIO_PATH: Final = f"/api/{DOMAIN}/audio"
 IDLE_KEPT: Final = 300.0  # seconds a file no call holds is kept
-LONGEST_KEPT: Final = 3600.0
 # A Home Assistant engine is asked for WAV only (Home Assistant turns an MP3 voice
 # into WAV with ffmpeg). Rate, width and channels are converted here: asking for
 # them makes Home Assistant run ffmpeg even for a WAV voice, and ffmpeg as Home
@@ -142,7 +141,6 @@ def _resampled(samples: list[int], rate: int) -> list[int]:
 class _File:
     wav: bytes
     source: str  # what it says: the same source is the same call for the cooldown
-    made: float = field(default_factory=time.monotonic)
     idle_since: float = field(default_factory=time.monotonic)
     holds: int = 0
 
@@ -208,13 +206,16 @@ class AudioFiles:
         return token if token in self._files else None
 
     def _sweep(self) -> None:
-        """Forget files nobody plays any more, and every file after an hour."""
+        """Forget the files no call has held for a few minutes.
+
+        A file is held as long as a call or an escalation may play it (five retries
+        an hour apart, say), not for a fixed time; every hold ends with its call.
+        """
         now = time.monotonic()
         self._files = {
             token: audio
             for token, audio in self._files.items()
-            if now - audio.made < LONGEST_KEPT
-            and (audio.holds > 0 or now - audio.idle_since < IDLE_KEPT)
+            if audio.holds > 0 or now - audio.idle_since < IDLE_KEPT
         }
 
 

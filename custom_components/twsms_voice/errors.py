@@ -120,6 +120,13 @@ def removed_error(*, placed: bool | None) -> HomeAssistantError:
     return HomeAssistantError(translation_domain=DOMAIN, translation_key=key)
 
 
+def stopped_error() -> HomeAssistantError:
+    """Return why a call waiting in a stopped account's queue is not placed now."""
+    return HomeAssistantError(
+        translation_domain=DOMAIN, translation_key="account_stopped"
+    )
+
+
 def msgid_reused_error(msgid: int) -> HomeAssistantError:
     """Return why a call whose msgid TwSMS gave to a newer call ends ``unknown``."""
     return HomeAssistantError(

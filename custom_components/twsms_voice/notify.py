@@ -26,7 +26,6 @@ from homeassistant.components.notify import (
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.const import CONF_NAME, Platform
 from homeassistant.core import Context, HomeAssistant, ServiceCall, callback
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.discovery import async_load_platform
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import ConfigType, DiscoveryInfoType
@@ -35,7 +34,7 @@ from homeassistant.util.hass_dict import HassKey
 
 from .audio import async_call_audio
 from .calls import contact_target, raise_for_failures, resolve_targets, spoken_text
-from .const import CONF_PRIORITY, DOMAIN, LOGGER, PRIORITIES, PRIORITY_NORMAL
+from .const import CONF_PRIORITY, DOMAIN, LOGGER, PRIORITY_NORMAL
 from .entity import TwsmsVoiceEntity, async_add_contact_entities
 from .services import CALL_SETTINGS_SCHEMA
 from .typedefs import TwsmsVoiceConfigEntry
@@ -102,33 +101,32 @@ async def async_get_service(
     return service
 
 
-def _call_settings(data: Any) -> dict[str, Any]:
-    """Validate the settings in ``data`` that concern a call; ignore the others.
+def _call_settings(data: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Take the settings in ``data`` that a call can use; ignore the others.
 
-    A notify group hands every member the same ``data`` (``push:`` for the mobile
-    app, say): keys meant for other services must not stop the call.
+    A notify group hands every member the same ``data``: keys meant for other
+    services (``push:`` for the mobile app) and values that are not ours
+    (``priority: high``, a media player's ``volume: 0.5``) must not stop an alarm
+    call. Values of ours that cannot be used are dropped with a warning.
     """
     if data is None:
         return {}
-    if not isinstance(data, Mapping):
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_data",
-            translation_placeholders={"error": "data must be a mapping"},
-        )
-    ours = {key: value for key, value in data.items() if key in _KNOWN_DATA}
-    if ours.get(CONF_PRIORITY) not in (None, *PRIORITIES):
-        del ours[CONF_PRIORITY]  # the mobile app's `priority: high`, say
-    if ignored := sorted(str(key) for key in data.keys() - ours.keys()):
+    if ignored := sorted(str(key) for key in data if key not in _KNOWN_DATA):
         LOGGER.debug("Ignoring notify data not meant for calls: %s", ignored)
-    try:
-        return dict(DATA_SCHEMA(ours))
-    except vol.Invalid as err:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_data",
-            translation_placeholders={"error": str(err)},
-        ) from err
+    settings: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in _KNOWN_DATA:
+            continue
+        try:
+            settings |= DATA_SCHEMA({key: value})
+        except vol.Invalid as err:
+            LOGGER.warning(
+                "Calling without notify data %s=%r, which a call cannot use: %s",
+                key,
+                value,
+                err,
+            )
+    return settings
 
 
 class TwsmsVoiceNotificationService(BaseNotificationService):

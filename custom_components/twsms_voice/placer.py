@@ -1,17 +1,18 @@
 """Placing calls: checks and flood protection in front of the account's queue.
 
-Two guards: the same message to the same number within the cooldown is placed once,
-and no more calls than the hourly cap are placed per account, so that a flapping
-sensor cannot spend a month of points in ten minutes. The cap counts calls TwSMS
-accepted, and those on their way (so that a burst cannot overshoot it); a refused
-call does not count. A critical call passes both guards. Both guards are bounded in
-memory, however many calls pass through.
+Two guards: the same message to the same number is placed once while the same call
+still waits to be placed and within the cooldown after it was, and no more calls
+than the hourly cap are placed per account, so that a flapping sensor cannot spend
+a month of points in ten minutes. Both count calls TwSMS accepted, calls that may
+have rung (their answer was lost) and those on their way (so that a burst cannot
+overshoot the cap); a call that never rang does not count. A critical call passes
+both guards. Both guards are bounded in memory, however many calls pass through.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 import time
@@ -21,6 +22,7 @@ from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
 from .audio import audio_files
+from .call_record import CallState
 from .calls import CallResult, CallTarget
 from .const import (
     CONF_CALLS_PER_HOUR,
@@ -87,6 +89,7 @@ class CallPlacer:
         self._hass = hass
         self._account = account
         self._recent: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._waiting: Counter[tuple[str, str]] = Counter()  # queued, not yet placed
         self._accepted: deque[float] = deque(maxlen=MAX_CALLS_PER_HOUR)
         self._on_their_way = 0
         self.suppressed_calls = 0
@@ -150,6 +153,7 @@ class CallPlacer:
         calls = self._account.queue.add(passed, message, voice_url)
         for call in calls:
             key = self._cooldown_key(call.target, message, voice_url)
+            self._waiting[key] += 1
             call.settled.add_done_callback(self._when_settled(key, priority))
             tickets.append(
                 CallTicket(target=call.target, settled=call.settled, queued=call)
@@ -181,13 +185,14 @@ class CallPlacer:
             )
         except TwsmsError as err:
             return CallResult(target=target, error=call_error(err, target.phone))
+        key = self._cooldown_key(target, message, voice_url)
         if priority == PRIORITY_CRITICAL:
-            self._remember(target, message, voice_url)
+            self._remember(key)
             return None
-        if self._in_cooldown(target, message, voice_url) and not repeat:
+        if self._in_cooldown(key) and not repeat:
             self.suppressed_calls += 1
             LOGGER.info(
-                "Not calling %s again: same message within %s s",
+                "Not calling %s again: the same call waits or was placed within %s s",
                 mask_phone(target.phone),
                 self._cooldown,
             )
@@ -202,7 +207,7 @@ class CallPlacer:
                     translation_placeholders={"phone": target.phone},
                 ),
             )
-        self._remember(target, message, voice_url)
+        self._remember(key)
         self._on_their_way += 1  # until the queue settles it
         return None
 
@@ -216,19 +221,20 @@ class CallPlacer:
             self._account.entry.options.get(CONF_CALLS_PER_HOUR, DEFAULT_CALLS_PER_HOUR)
         )
 
-    def _in_cooldown(
-        self, target: CallTarget, message: str, voice_url: str | None
-    ) -> bool:
-        """Tell whether the same call was placed within the cooldown."""
+    def _in_cooldown(self, key: tuple[str, str]) -> bool:
+        """Tell whether the same call waits, or was placed within the cooldown.
+
+        A call fired again while the first still waits (TwSMS away) would ring
+        with it the moment TwSMS is back. A cooldown of 0 turns both off.
+        """
+        if self._cooldown <= 0:
+            return False
         oldest = time.monotonic() - self._cooldown
         while self._recent and next(iter(self._recent.values())) < oldest:
             self._recent.popitem(last=False)
-        return self._cooldown_key(target, message, voice_url) in self._recent
+        return key in self._waiting or key in self._recent
 
-    def _remember(
-        self, target: CallTarget, message: str, voice_url: str | None
-    ) -> None:
-        key = self._cooldown_key(target, message, voice_url)
+    def _remember(self, key: tuple[str, str]) -> None:
         self._recent[key] = time.monotonic()
         self._recent.move_to_end(key)
         if len(self._recent) > COOLDOWN_REMEMBERED:
@@ -257,12 +263,17 @@ class CallPlacer:
         """Return what to do once a queued call is placed or has failed."""
 
         def settled(future: asyncio.Future[CallResult]) -> None:
-            # A placed call counts for the hour; a refused one may be tried again.
+            # A call that rang (or may have) counts for the hour, and its cooldown
+            # runs from now; one that never rang may be tried again at once.
             result = future.result()
             if priority != PRIORITY_CRITICAL:
                 self._on_their_way -= 1
-            if result.sent is not None:
+            self._waiting[key] -= 1
+            if not self._waiting[key]:
+                del self._waiting[key]
+            if result.sent is not None or result.outcome is CallState.UNKNOWN:
                 self._accepted.append(time.monotonic())
+                self._remember(key)
             elif result.error is not None:
                 self._recent.pop(key, None)
 

@@ -42,7 +42,14 @@ from .call_record import CallState
 from .calls import CallResult, CallTarget
 from .const import DOMAIN, LOGGER
 from .credentials import async_check_credentials
-from .errors import both_ways, call_error, expired_error, removed_error, unsure_error
+from .errors import (
+    both_ways,
+    call_error,
+    expired_error,
+    removed_error,
+    stopped_error,
+    unsure_error,
+)
 from .phone import mask_phone
 from .queued_call import QueuedCall
 from .twsms import (
@@ -143,6 +150,25 @@ class CallQueue:
         if self._attempts:
             await asyncio.wait(self._attempts.values(), timeout=timeout)
         await self._async_cancel_tasks()
+
+    @callback
+    def answer_waiters(self) -> None:
+        """Tell whoever waits for a call's placement that it stays stored.
+
+        For a stopped account (Home Assistant stops, the entry is disabled): an
+        action must not hold the stop for its whole wait.
+        """
+        stopped = stopped_error()
+        for call in self._calls.values():
+            self._settle(
+                call,
+                CallResult(
+                    target=call.target,
+                    queued=True,
+                    error=stopped,
+                    attempts=call.attempts,
+                ),
+            )
 
     async def async_fail_all(self) -> None:
         """End every call, for an account that is deleted."""

@@ -73,17 +73,32 @@ def _media_source_id(value: Any) -> str:
     return text
 
 
+def _whole_number(value: Any) -> int:
+    """Accept 80, 80.0 or "80"; refuse 0.5 rather than make it 0.
+
+    A notify group hands a media player's ``volume: 0.5`` to every member: read
+    as a whole number, that would be a silent call.
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as err:
+        raise vol.Invalid("expected a whole number") from err
+    if not number.is_integer():
+        raise vol.Invalid("expected a whole number")
+    return int(number)
+
+
 # Voice settings a single call may override; shared with the notify `data` field.
 CALL_SETTINGS_SCHEMA = {
     vol.Optional(CONF_VOICE): vol.In(VOICES),
     vol.Optional(CONF_SPEED): vol.All(
-        vol.Coerce(int), vol.Range(min=SPEED_RANGE.start, max=SPEED_RANGE.stop - 1)
+        _whole_number, vol.Range(min=SPEED_RANGE.start, max=SPEED_RANGE.stop - 1)
     ),
     vol.Optional(CONF_VOLUME): vol.All(
-        vol.Coerce(int), vol.Range(min=VOLUME_RANGE.start, max=VOLUME_RANGE.stop - 1)
+        _whole_number, vol.Range(min=VOLUME_RANGE.start, max=VOLUME_RANGE.stop - 1)
     ),
     vol.Optional(CONF_VOICE_URL): vol.Any(cv.url, _media_source_id),
-    vol.Optional(CONF_TTS): cv.entity_domain(TTS_DOMAIN),
+    vol.Optional(CONF_TTS): vol.All(cv.string, cv.entity_domain(TTS_DOMAIN)),
     vol.Optional(CONF_TTS_LANGUAGE): cv.string,
     vol.Optional(CONF_TTS_VOICE): cv.string,
     vol.Optional(CONF_PRIORITY): vol.In(PRIORITIES),
