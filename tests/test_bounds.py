@@ -8,6 +8,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.twsms_voice.calls import CallResult, CallTarget
 from custom_components.twsms_voice.const import PRIORITY_NORMAL
 from custom_components.twsms_voice.placer import COOLDOWN_REMEMBERED, MAX_CALLS_PER_HOUR
+from custom_components.twsms_voice.queued_call import QueuedCall
 from custom_components.twsms_voice.tracker import FINISHED_KEPT_MAX
 from custom_components.twsms_voice.twsms import (
     CallOutcome,
@@ -16,6 +17,7 @@ from custom_components.twsms_voice.twsms import (
     SpeechSettings,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
 
 from .conftest import advance
 
@@ -34,14 +36,22 @@ async def test_the_cooldown_and_the_hourly_count_are_bounded(
     placer = loaded_entry.runtime_data.placer
     for number in range(CALLS):
         key = (target(number).phone, "Smoke!")
-        placer._waiting[key] += 1  # noqa: SLF001 - as a submitted call is
-        settled = hass.loop.create_future()
-        settled.set_result(
+        call = QueuedCall(
+            id=str(number),
+            target=target(number),
+            message="Smoke!",
+            voice_url=None,
+            created_at=dt_util.utcnow(),
+            next_attempt=dt_util.utcnow(),
+            settled=hass.loop.create_future(),
+        )
+        placer._waiting[key] = call  # noqa: SLF001 - as a submitted call is
+        call.settled.set_result(
             CallResult(
                 target=target(number), sent=SendResult(msgid=number + 1, points=2)
             )
         )
-        placer._when_settled(key, PRIORITY_NORMAL)(settled)  # noqa: SLF001
+        placer._when_settled(call, key, PRIORITY_NORMAL)(call.settled)  # noqa: SLF001
     assert len(placer._recent) == COOLDOWN_REMEMBERED  # noqa: SLF001
     assert len(placer._accepted) == MAX_CALLS_PER_HOUR  # noqa: SLF001
     assert not placer._waiting  # noqa: SLF001

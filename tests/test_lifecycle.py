@@ -324,15 +324,19 @@ async def test_a_new_contact_needs_no_reload(
 async def test_a_removed_account_places_no_more_calls(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, simulator: TwsmsSimulator
 ) -> None:
-    """An escalation waiting to retry when its account is deleted stops there."""
+    """An escalation waiting to retry when its account is deleted stops there.
+
+    The action returns what it learned: the unanswered call.
+    """
     simulator.phones["0912000001"] = PhoneBehaviour(status="NoAnswer")
     task = start_call(hass, target="Mom", message="Smoke!", retries=2, retry_delay=1)
     async with asyncio.timeout(10):
         while not simulator.calls or loaded_entry.runtime_data.tracker.pending_calls:
             await asyncio.sleep(0.01)
     await hass.config_entries.async_remove(loaded_entry.entry_id)
-    with pytest.raises(HomeAssistantError, match="not loaded"):
-        await task
+    async with asyncio.timeout(5):
+        response = await task
+    assert [call["status"] for call in response["calls"]] == ["no_answer"]
     await asyncio.sleep(1.5)
     assert len(simulator.requests_to("send_voice")) == 1
 
@@ -381,6 +385,32 @@ async def test_stopping_answers_an_action_waiting_for_placement(
     assert "stays stored" in call["error"]
     stored = hass_storage[f"{DOMAIN}.{loaded_entry.entry_id}"]["data"]["queued"]
     assert [call["target"]["phone"] for call in stored] == ["0912000001"]
+
+
+async def test_stopping_ends_a_sequential_escalation_waiting_for_placement(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """The first person's call waits for TwSMS when Home Assistant stops.
+
+    The action returns it `queued` (stored for the next start); the next person is
+    not called by a stopped account, and the action does not fail for it.
+    """
+    simulator.down = 503
+    task = start_call(
+        hass, target=["Mom", "Neighbour"], message="Fire!", mode="sequential"
+    )
+    await until_sent(simulator)
+    await stop_home_assistant(loaded_entry)
+    async with asyncio.timeout(5):
+        response = await task
+    assert [(call["contact"], call["status"]) for call in response["calls"]] == [
+        ("Mom", "queued")
+    ]
+    stored = hass_storage[f"{DOMAIN}.{loaded_entry.entry_id}"]["data"]["queued"]
+    assert [call["target"]["contact"] for call in stored] == ["Mom"]
 
 
 async def test_a_reload_does_not_wait_for_a_slow_provider(

@@ -661,9 +661,38 @@ async def test_an_alert_fired_again_during_an_outage_rings_once(
     for _ in range(3):
         await advance(hass, freezer, 10)
     assert placed(simulator) == {"0933000001": 1}
-    await advance(hass, freezer, 61)  # its cooldown runs from when it was placed
+    await advance(hass, freezer, 30)  # its cooldown runs from when it was placed
+    await notify(hass, "0933000001")
+    assert placed(simulator) == {"0933000001": 1}
+    await advance(hass, freezer, 31)
     await notify(hass, "0933000001")
     assert placed(simulator) == {"0933000001": 2}
+
+
+async def test_an_alert_fired_again_keeps_its_waiting_call_young(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """Fired at the start of a long outage and again 14 minutes in: it still rings.
+
+    The first request alone would be too old (15 minutes) when TwSMS is back at 16;
+    the call that stands for both is as young as the newest.
+    """
+    events = async_capture_events(hass, EVENT_CALL_FINISHED)
+    simulator.down = 503
+    await notify(hass, "0933000001")
+    for _ in range(14):
+        await advance(hass, freezer, 60)
+    await notify(hass, "0933000001")
+    for _ in range(2):
+        await advance(hass, freezer, 60)
+    simulator.down = None
+    for _ in range(3):
+        await advance(hass, freezer, 10)
+    assert placed(simulator) == {"0933000001": 1}
+    assert "failed" not in [event.data["status"] for event in events]
 
 
 async def test_a_hung_probe_does_not_spin(

@@ -133,6 +133,8 @@ async def test_schema_refuses_out_of_range(
         {"speed": 11},
         {"volume": 101},
         {"volume": 0.5},
+        {"volume": True},
+        {"volume": 10**400},
         {"speed": "fast"},
         {"voice": "robot"},
         {"voice_url": "x"},

@@ -91,6 +91,11 @@ class TwsmsAccount:
         return account
 
     @property
+    def stopped(self) -> bool:
+        """Tell whether the account stopped for good (a later setup makes a new one)."""
+        return self._stopped
+
+    @property
     def response_url(self) -> str | None:
         """Return where TwSMS should report the outcome of a call placed now."""
         return self.status_reports.url
@@ -245,7 +250,7 @@ class TwsmsAccount:
         Any real answer counts (the free check's "unknown call" too): only the
         passing problems say it is still away.
         """
-        if self._stopped:
+        if self.stopped:
             return  # a late answer: the account's health is no longer told
         self.health.on_reply(error)
         if not isinstance(error, TRANSIENT_ERRORS):

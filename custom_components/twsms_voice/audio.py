@@ -210,6 +210,8 @@ class AudioFiles:
 
         A file is held as long as a call or an escalation may play it (five retries
         an hour apart, say), not for a fixed time; every hold ends with its call.
+        (The calls of a disabled account hold theirs until it is enabled again or
+        deleted, or Home Assistant restarts.)
         """
         now = time.monotonic()
         self._files = {

@@ -3,7 +3,9 @@
 Used by ``twsms_voice.call`` when it is asked to wait, to retry, or to work down a list
 of people until somebody answers. Each step first waits for its call to be placed:
 a provider that refuses for a moment (HTTP 500) delays the step, it does not skip
-the person. Both waits together take at most ``wait_timeout``.
+the person. Both waits together take at most ``wait_timeout``. When the account
+stops (Home Assistant stops, the entry is disabled) the escalation ends there with
+what it has: its queued call stays stored, the next people are not called.
 """
 
 from __future__ import annotations
@@ -74,6 +76,8 @@ async def async_call_until_settled(
             return result
         if retry_delay:
             await async_sleep(hass, retry_delay)
+        if account.stopped:
+            return result
 
 
 async def async_escalate(
@@ -111,6 +115,6 @@ async def async_escalate(
     results: list[CallResult] = []
     for target in targets:
         results.append(await follow(target))
-        if results[-1].outcome is CallState.ANSWERED:
+        if results[-1].outcome is CallState.ANSWERED or account.stopped:
             break
     return results

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextvars import ContextVar
+import logging
 from typing import Any, override
 
 import voluptuous as vol
@@ -107,7 +108,8 @@ def _call_settings(data: Mapping[str, Any] | None) -> dict[str, Any]:
     A notify group hands every member the same ``data``: keys meant for other
     services (``push:`` for the mobile app) and values that are not ours
     (``priority: high``, a media player's ``volume: 0.5``) must not stop an alarm
-    call. Values of ours that cannot be used are dropped with a warning.
+    call. Values of ours that cannot be used are dropped with a warning; the
+    mobile app's ``priority``, in nearly every group, only with a debug line.
     """
     if data is None:
         return {}
@@ -120,7 +122,8 @@ def _call_settings(data: Mapping[str, Any] | None) -> dict[str, Any]:
         try:
             settings |= DATA_SCHEMA({key: value})
         except vol.Invalid as err:
-            LOGGER.warning(
+            LOGGER.log(
+                logging.DEBUG if key == CONF_PRIORITY else logging.WARNING,
                 "Calling without notify data %s=%r, which a call cannot use: %s",
                 key,
                 value,

@@ -1,18 +1,22 @@
 """Placing calls: checks and flood protection in front of the account's queue.
 
-Two guards: the same message to the same number is placed once while the same call
-still waits to be placed and within the cooldown after it was, and no more calls
-than the hourly cap are placed per account, so that a flapping sensor cannot spend
-a month of points in ten minutes. Both count calls TwSMS accepted, calls that may
-have rung (their answer was lost) and those on their way (so that a burst cannot
-overshoot the cap); a call that never rang does not count. A critical call passes
-both guards. Both guards are bounded in memory, however many calls pass through.
+Two guards: the same message to the same number is placed once within the cooldown
+after it was placed, and no more calls than the hourly cap are placed per account,
+so that a flapping sensor cannot spend a month of points in ten minutes. Both count
+calls TwSMS accepted, calls that may have rung (their answer was lost) and those on
+their way (so that a burst cannot overshoot the cap); a call that never rang does
+not count. A critical call passes both guards. Both are bounded in memory, however
+many calls pass through.
+
+A call asked for again while the same call still waits in the queue (TwSMS away)
+joins it: one ring when TwSMS is back, not one per time the alarm fired, and the
+waiting call is as young as the newest request for it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter, OrderedDict, deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 import time
@@ -89,7 +93,7 @@ class CallPlacer:
         self._hass = hass
         self._account = account
         self._recent: OrderedDict[tuple[str, str], float] = OrderedDict()
-        self._waiting: Counter[tuple[str, str]] = Counter()  # queued, not yet placed
+        self._waiting: dict[tuple[str, str], QueuedCall] = {}  # queued, not placed
         self._accepted: deque[float] = deque(maxlen=MAX_CALLS_PER_HOUR)
         self._on_their_way = 0
         self.suppressed_calls = 0
@@ -142,7 +146,20 @@ class CallPlacer:
         for index, target in enumerate(targets):
             if index and not index % STEP:
                 await asyncio.sleep(0)  # a long list must not hold the event loop
-            refusal = self._refusal(target, message, voice_url, priority, repeat)
+            key = self._cooldown_key(target, message, voice_url)
+            if (twin := self._waiting_twin(key)) is not None:
+                self._account.queue.renew(twin)
+                LOGGER.info(
+                    "Calling %s once: the same call still waits to be placed",
+                    mask_phone(target.phone),
+                )
+                tickets.append(
+                    CallTicket(target=twin.target, settled=twin.settled, queued=twin)
+                )
+                continue
+            refusal = self._refusal(
+                target, message, voice_url, key=key, priority=priority, repeat=repeat
+            )
             if refusal is None:
                 passed.append(target)
             else:
@@ -153,8 +170,8 @@ class CallPlacer:
         calls = self._account.queue.add(passed, message, voice_url)
         for call in calls:
             key = self._cooldown_key(call.target, message, voice_url)
-            self._waiting[key] += 1
-            call.settled.add_done_callback(self._when_settled(key, priority))
+            self._waiting[key] = call
+            call.settled.add_done_callback(self._when_settled(call, key, priority))
             tickets.append(
                 CallTicket(target=call.target, settled=call.settled, queued=call)
             )
@@ -171,6 +188,8 @@ class CallPlacer:
         target: CallTarget,
         message: str,
         voice_url: str | None,
+        *,
+        key: tuple[str, str],
         priority: str,
         repeat: bool,
     ) -> CallResult | None:
@@ -185,14 +204,13 @@ class CallPlacer:
             )
         except TwsmsError as err:
             return CallResult(target=target, error=call_error(err, target.phone))
-        key = self._cooldown_key(target, message, voice_url)
         if priority == PRIORITY_CRITICAL:
             self._remember(key)
             return None
         if self._in_cooldown(key) and not repeat:
             self.suppressed_calls += 1
             LOGGER.info(
-                "Not calling %s again: the same call waits or was placed within %s s",
+                "Not calling %s again: same message within %s s",
                 mask_phone(target.phone),
                 self._cooldown,
             )
@@ -222,17 +240,22 @@ class CallPlacer:
         )
 
     def _in_cooldown(self, key: tuple[str, str]) -> bool:
-        """Tell whether the same call waits, or was placed within the cooldown.
-
-        A call fired again while the first still waits (TwSMS away) would ring
-        with it the moment TwSMS is back. A cooldown of 0 turns both off.
-        """
-        if self._cooldown <= 0:
-            return False
+        """Tell whether the same call was placed within the cooldown."""
         oldest = time.monotonic() - self._cooldown
         while self._recent and next(iter(self._recent.values())) < oldest:
             self._recent.popitem(last=False)
-        return key in self._waiting or key in self._recent
+        return key in self._recent
+
+    def _waiting_twin(self, key: tuple[str, str]) -> QueuedCall | None:
+        """Return the same call still waiting in the queue; a cooldown of 0: none.
+
+        Asked for again (the alarm fired again) while TwSMS is away, it would ring
+        twice the moment TwSMS is back.
+        """
+        twin = self._waiting.get(key)
+        if twin is None or twin.settled.done() or self._cooldown <= 0:
+            return None
+        return twin
 
     def _remember(self, key: tuple[str, str]) -> None:
         self._recent[key] = time.monotonic()
@@ -258,7 +281,7 @@ class CallPlacer:
         return (target.phone, heard)
 
     def _when_settled(
-        self, key: tuple[str, str], priority: str
+        self, call: QueuedCall, key: tuple[str, str], priority: str
     ) -> Callable[[asyncio.Future[CallResult]], None]:
         """Return what to do once a queued call is placed or has failed."""
 
@@ -268,8 +291,7 @@ class CallPlacer:
             result = future.result()
             if priority != PRIORITY_CRITICAL:
                 self._on_their_way -= 1
-            self._waiting[key] -= 1
-            if not self._waiting[key]:
+            if self._waiting.get(key) is call:
                 del self._waiting[key]
             if result.sent is not None or result.outcome is CallState.UNKNOWN:
                 self._accepted.append(time.monotonic())

@@ -236,6 +236,15 @@ class CallQueue:
                 self._start_attempt(call, eager=eager)
 
     @callback
+    def renew(self, call: QueuedCall) -> None:
+        """Make a waiting call as young as the newest request for it.
+
+        It stands for that request too: it must not grow too old to place first.
+        """
+        call.created_at = dt_util.utcnow()
+        self._account.store.schedule_save()
+
+    @callback
     def retry_now(self) -> None:
         """Try every waiting call at once: a request just went through."""
         if len(self._calls) == len(self._attempts) + len(self._unstored):
@@ -267,12 +276,12 @@ class CallQueue:
     async def _async_attempt(self, call: QueuedCall) -> None:
         """Send one queued call; queue it again when the problem may pass."""
         target = call.target
+        call.attempts += 1  # counts tries, for the backoff too
         request_left = False
 
         def request_leaves() -> None:
             nonlocal request_left
             request_left = True
-            call.attempts += 1
 
         try:
             try:
@@ -287,7 +296,9 @@ class CallQueue:
             finally:  # whatever ends the attempt, even a cancellation
                 self._attempts.pop(call.id, None)
         except asyncio.CancelledError:
-            if request_left:
+            if not request_left:
+                call.attempts -= 1  # cut off before its turn: no try at all
+            else:
                 # Cut off (a stop, a disable, a removal) with the request out: like
                 # a lost answer, the call may have been placed.
                 self._attempt_failed(
@@ -354,12 +365,7 @@ class CallQueue:
         self._schedule()
 
     def _placed(self, call: QueuedCall, sent: SendResult) -> None:
-        # Forgotten here and followed by the tracker in one step: one write holds both.
-        del self._calls[call.id]
-        self._account.tracker.call_placed(
-            call.target, sent, call.message, call.voice_url
-        )
-        LOGGER.debug("Called %s: msgid %s", mask_phone(call.target.phone), sent.msgid)
+        # Settled first: whoever waits (and the guards) learn it whatever follows.
         self._settle(
             call,
             CallResult(
@@ -369,6 +375,12 @@ class CallQueue:
                 attempts=call.attempts,
             ),
         )
+        # Forgotten here and followed by the tracker in one step: one write holds both.
+        del self._calls[call.id]
+        self._account.tracker.call_placed(
+            call.target, sent, call.message, call.voice_url
+        )
+        LOGGER.debug("Called %s: msgid %s", mask_phone(call.target.phone), sent.msgid)
 
     def _give_up(
         self,
@@ -377,12 +389,8 @@ class CallQueue:
         masked: str,
         state: CallState = CallState.FAILED,
     ) -> None:
-        self._calls.pop(call.id, None)
-        self._account.tracker.call_failed(
-            call.target, str(error), masked, call.voice_url, state
-        )
         outcome = state if state is not CallState.FAILED else None
-        self._settle(
+        self._settle(  # first: whoever waits learns it whatever follows
             call,
             CallResult(
                 target=call.target,
@@ -390,6 +398,10 @@ class CallQueue:
                 outcome=outcome,
                 attempts=call.attempts,
             ),
+        )
+        self._calls.pop(call.id, None)
+        self._account.tracker.call_failed(
+            call.target, str(error), masked, call.voice_url, state
         )
 
     def _give_up_unsure(self, call: QueuedCall, err: TwsmsError) -> None:

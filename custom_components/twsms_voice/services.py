@@ -74,14 +74,16 @@ def _media_source_id(value: Any) -> str:
 
 
 def _whole_number(value: Any) -> int:
-    """Accept 80, 80.0 or "80"; refuse 0.5 rather than make it 0.
+    """Accept 80, 80.0 or "80"; refuse 0.5 (or true) rather than make it 0 (or 1).
 
     A notify group hands a media player's ``volume: 0.5`` to every member: read
     as a whole number, that would be a silent call.
     """
+    if isinstance(value, bool):
+        raise vol.Invalid("expected a whole number")
     try:
         number = float(value)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, OverflowError) as err:
         raise vol.Invalid("expected a whole number") from err
     if not number.is_integer():
         raise vol.Invalid("expected a whole number")
