@@ -6,7 +6,6 @@ from freezegun.api import FrozenDateTimeFactory
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.twsms_voice.calls import CallResult, CallTarget
-from custom_components.twsms_voice.const import PRIORITY_NORMAL
 from custom_components.twsms_voice.placer import COOLDOWN_REMEMBERED, MAX_CALLS_PER_HOUR
 from custom_components.twsms_voice.queued_call import QueuedCall
 from custom_components.twsms_voice.tracker import FINISHED_KEPT_MAX
@@ -35,7 +34,6 @@ async def test_the_cooldown_and_the_hourly_count_are_bounded(
     """10,000 distinct calls leave at most the bounds in the guards."""
     placer = loaded_entry.runtime_data.placer
     for number in range(CALLS):
-        key = (target(number).phone, "Smoke!")
         call = QueuedCall(
             id=str(number),
             target=target(number),
@@ -45,16 +43,17 @@ async def test_the_cooldown_and_the_hourly_count_are_bounded(
             next_attempt=dt_util.utcnow(),
             settled=hass.loop.create_future(),
         )
-        placer._waiting[key] = call  # noqa: SLF001 - as a submitted call is
-        call.settled.set_result(
+        placer.adopt([call])  # as a queued call is
+        placer.call_settled(
+            call,
             CallResult(
                 target=target(number), sent=SendResult(msgid=number + 1, points=2)
-            )
+            ),
         )
-        placer._when_settled(call, key, PRIORITY_NORMAL)(call.settled)  # noqa: SLF001
     assert len(placer._recent) == COOLDOWN_REMEMBERED  # noqa: SLF001
     assert len(placer._accepted) == MAX_CALLS_PER_HOUR  # noqa: SLF001
     assert not placer._waiting  # noqa: SLF001
+    assert not placer._guarded  # noqa: SLF001
 
 
 async def test_finished_calls_are_bounded_by_count_and_time(

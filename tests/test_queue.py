@@ -19,12 +19,13 @@ from yarl import URL
 
 from custom_components.twsms_voice.const import (
     CONF_CALLS_PER_HOUR,
+    CONF_COOLDOWN,
     DOMAIN,
     EVENT_CALL_FINISHED,
 )
 from custom_components.twsms_voice.queue import LONGEST_RETRY, CallQueue, retry_delay
 from custom_components.twsms_voice.twsms import TwsmsVoiceClient
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 from twsms_simulator import FaultKind, TwsmsSimulator
@@ -693,6 +694,111 @@ async def test_an_alert_fired_again_keeps_its_waiting_call_young(
         await advance(hass, freezer, 10)
     assert placed(simulator) == {"0933000001": 1}
     assert "failed" not in [event.data["status"] for event in events]
+
+
+async def restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Stop the entry's account as Home Assistant's stop does, and start it again."""
+    with patch("custom_components.twsms_voice.account.DRAIN_TIMEOUT", 0.1):
+        await entry.runtime_data.async_stop()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_an_alert_fired_again_after_a_restart_joins_its_stored_call(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """TwSMS is away across a restart; the alarm fires again after the start: one ring."""
+    simulator.down = 503
+    await notify(hass, "0933000001")
+    await restart(hass, loaded_entry)
+    await notify(hass, "0933000001")
+    assert queued_calls(loaded_entry) == 1
+    simulator.down = None
+    for _ in range(4):
+        await advance(hass, freezer, 10)
+    assert placed(simulator) == {"0933000001": 1}
+
+
+async def test_a_stored_call_that_may_have_rung_still_rings_at_most_twice(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """Its answer was lost, then a restart, then the same alarm: no third ring."""
+    simulator.add_fault(FaultKind.DROP_AFTER_PLACING)
+    await notify(hass, "0933000001")
+    simulator.down = 503
+    await advance(hass, freezer, 6)
+    await restart(hass, loaded_entry)
+    await notify(hass, "0933000001")
+    simulator.down = None
+    for _ in range(6):
+        await advance(hass, freezer, 10)
+    assert placed(simulator) == {"0933000001": 2}
+
+
+async def test_a_stored_call_placed_at_the_start_has_its_cooldown(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """Placed right after the start, then the same alarm a second later: one ring."""
+    simulator.down = 503
+    await notify(hass, "0933000001")
+    with patch("custom_components.twsms_voice.account.DRAIN_TIMEOUT", 0.1):
+        await loaded_entry.runtime_data.async_stop()
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    simulator.down = None
+    assert await hass.config_entries.async_setup(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    await advance(hass, freezer, 0)
+    assert placed(simulator) == {"0933000001": 1}
+    await advance(hass, freezer, 1)
+    await notify(hass, "0933000001")
+    assert placed(simulator) == {"0933000001": 1}
+    assert loaded_entry.runtime_data.placer.suppressed_calls == 1
+
+
+async def test_an_alert_fired_from_the_failed_event_is_queued(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """An automation calls again when a call ends `failed` (it never rang).
+
+    It runs while the failed call is being ended: it must see it ended, not find
+    it waiting (joined, then lost with it) or within the cooldown (suppressed).
+    """
+    hass.config_entries.async_update_entry(
+        loaded_entry, options={**loaded_entry.options, CONF_COOLDOWN: 3600}
+    )
+    await hass.async_block_till_done()
+    calls_again: list[asyncio.Task[Any]] = []
+
+    @callback
+    def call_again(event: Event) -> None:
+        if event.data["status"] == "failed" and not calls_again:
+            calls_again.append(
+                hass.async_create_task(notify(hass, "0933000001"), eager_start=True)
+            )
+
+    hass.bus.async_listen(EVENT_CALL_FINISHED, call_again)
+    simulator.down = 503
+    await notify(hass, "0933000001")
+    for _ in range(16 * 2):
+        await advance(hass, freezer, 30)
+        if calls_again:
+            break
+    await calls_again[0]
+    assert loaded_entry.runtime_data.placer.suppressed_calls == 0
+    assert queued_calls(loaded_entry) == 1
 
 
 async def test_a_hung_probe_does_not_spin(

@@ -105,6 +105,7 @@ class TwsmsAccount:
         stored = await self.store.async_load()
         try:
             self.queue.restore(stored.get("queued", []))
+            self.placer.adopt(self.queue.queued_calls)
             self.tracker.restore(stored)
         except (TypeError, ValueError, AttributeError) as err:
             LOGGER.warning(

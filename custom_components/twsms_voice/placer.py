@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict, deque
-from collections.abc import Callable
 from dataclasses import dataclass
 import time
 from typing import TYPE_CHECKING, Final
 
-from homeassistant.core import Context, HomeAssistant
+from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 
 from .audio import audio_files
@@ -94,6 +93,7 @@ class CallPlacer:
         self._account = account
         self._recent: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._waiting: dict[tuple[str, str], QueuedCall] = {}  # queued, not placed
+        self._guarded: dict[str, tuple[tuple[str, str], str]] = {}  # id: key, priority
         self._accepted: deque[float] = deque(maxlen=MAX_CALLS_PER_HOUR)
         self._on_their_way = 0
         self.suppressed_calls = 0
@@ -169,9 +169,7 @@ class CallPlacer:
             return tickets
         calls = self._account.queue.add(passed, message, voice_url)
         for call in calls:
-            key = self._cooldown_key(call.target, message, voice_url)
-            self._waiting[key] = call
-            call.settled.add_done_callback(self._when_settled(call, key, priority))
+            self._guard(call, priority)
             tickets.append(
                 CallTicket(target=call.target, settled=call.settled, queued=call)
             )
@@ -240,7 +238,9 @@ class CallPlacer:
         )
 
     def _in_cooldown(self, key: tuple[str, str]) -> bool:
-        """Tell whether the same call was placed within the cooldown."""
+        """Tell whether the same call was placed within the cooldown (0: off)."""
+        if self._cooldown <= 0:
+            return False
         oldest = time.monotonic() - self._cooldown
         while self._recent and next(iter(self._recent.values())) < oldest:
             self._recent.popitem(last=False)
@@ -280,26 +280,43 @@ class CallPlacer:
         heard = audio_files(self._hass).source(voice_url) or voice_url or message
         return (target.phone, heard)
 
-    def _when_settled(
-        self, call: QueuedCall, key: tuple[str, str], priority: str
-    ) -> Callable[[asyncio.Future[CallResult]], None]:
-        """Return what to do once a queued call is placed or has failed."""
+    @callback
+    def adopt(self, calls: list[QueuedCall]) -> None:
+        """Guard the calls a previous run left queued as if just asked for.
 
-        def settled(future: asyncio.Future[CallResult]) -> None:
-            # A call that rang (or may have) counts for the hour, and its cooldown
-            # runs from now; one that never rang may be tried again at once.
-            result = future.result()
-            if priority != PRIORITY_CRITICAL:
-                self._on_their_way -= 1
-            if self._waiting.get(key) is call:
-                del self._waiting[key]
-            if result.sent is not None or result.outcome is CallState.UNKNOWN:
-                self._accepted.append(time.monotonic())
-                self._remember(key)
-            elif result.error is not None:
-                self._recent.pop(key, None)
+        Otherwise the same alarm fired again after a start would ring beside its
+        restored call, and neither would count for the hour.
+        """
+        for call in calls:
+            self._guard(call, PRIORITY_NORMAL)
+            self._on_their_way += 1
 
-        return settled
+    def _guard(self, call: QueuedCall, priority: str) -> None:
+        """Follow a queued call until the queue says it ended (`call_settled`)."""
+        key = self._cooldown_key(call.target, call.message, call.voice_url)
+        self._waiting[key] = call
+        self._guarded[call.id] = (key, priority)
+
+    @callback
+    def call_settled(self, call: QueuedCall, result: CallResult) -> None:
+        """Count a call that ended, in the same step (the queue calls this).
+
+        A call that rang (or may have) counts for the hour, and its cooldown runs
+        from now; one that never rang may be tried again at once. Done at once,
+        not in a future's callback: a request in between must not see it waiting.
+        """
+        if (guard := self._guarded.pop(call.id, None)) is None:
+            return
+        key, priority = guard
+        if priority != PRIORITY_CRITICAL:
+            self._on_their_way -= 1
+        if self._waiting.get(key) is call:
+            del self._waiting[key]
+        if result.sent is not None or result.outcome is CallState.UNKNOWN:
+            self._accepted.append(time.monotonic())
+            self._remember(key)
+        elif result.error is not None:
+            self._recent.pop(key, None)
 
     def _update_cap_issue(self, context: Context | None, *, capped_now: bool) -> None:
         """Raise the cap's repair issue naming who called, or withdraw it."""

@@ -409,9 +409,9 @@ class CallQueue:
         error, masked = both_ways(partial(unsure_error, err), call.target.phone)
         self._give_up(call, error, masked, CallState.UNKNOWN)
 
-    @staticmethod
-    def _settle(call: QueuedCall, result: CallResult) -> None:
+    def _settle(self, call: QueuedCall, result: CallResult) -> None:
         if not call.settled.done():
+            self._account.placer.call_settled(call, result)
             call.settled.set_result(result)
 
     def _expired(self, call: QueuedCall, now: datetime) -> bool:
