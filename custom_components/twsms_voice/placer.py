@@ -239,12 +239,10 @@ class CallPlacer:
 
     def _in_cooldown(self, key: tuple[str, str]) -> bool:
         """Tell whether the same call was placed within the cooldown (0: off)."""
-        if self._cooldown <= 0:
-            return False
         oldest = time.monotonic() - self._cooldown
         while self._recent and next(iter(self._recent.values())) < oldest:
             self._recent.popitem(last=False)
-        return key in self._recent
+        return self._cooldown > 0 and key in self._recent
 
     def _waiting_twin(self, key: tuple[str, str]) -> QueuedCall | None:
         """Return the same call still waiting in the queue; a cooldown of 0: none.
