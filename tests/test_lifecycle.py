@@ -328,11 +328,10 @@ async def test_a_removed_account_places_no_more_calls(
 
     The action returns what it learned: the unanswered call.
     """
+    events = async_capture_events(hass, EVENT_CALL_FINISHED)
     simulator.phones["0912000001"] = PhoneBehaviour(status="NoAnswer")
     task = start_call(hass, target="Mom", message="Smoke!", retries=2, retry_delay=1)
-    async with asyncio.timeout(10):
-        while not simulator.calls or loaded_entry.runtime_data.tracker.pending_calls:
-            await asyncio.sleep(0.01)
+    await until_finished(events)  # unanswered: the retry waits its second
     await hass.config_entries.async_remove(loaded_entry.entry_id)
     async with asyncio.timeout(5):
         response = await task
