@@ -6,6 +6,7 @@ it and serves it, the simulator fetches it as TwSMS would and checks its format.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 import io
 from pathlib import Path
@@ -380,6 +381,37 @@ async def test_the_cooldown_knows_home_assistant_voices(
         await hass.async_block_till_done()
     assert len(simulator.calls) == 1
     assert loaded_entry.runtime_data.placer.suppressed_calls == 2
+
+
+@pytest.mark.usefixtures("reachable")
+async def test_the_same_voice_alarm_after_a_restart_joins_its_stored_call(
+    hass: HomeAssistant,
+    engine: SpeakingEntity,
+    loaded_entry: MockConfigEntry,
+    simulator: TwsmsSimulator,
+) -> None:
+    """A voice call waits across a restart (its file is gone); the alarm fires again.
+
+    The stored call is read by TwSMS's voice now, but it says the same: one ring.
+    """
+    alarm = {"message": "Fire!", "target": "Mom", "data": {"tts": "tts.test_voice"}}
+    simulator.down = 503
+    await hass.services.async_call("notify", DOMAIN, alarm, blocking=True)
+    await hass.async_block_till_done()
+    with patch("custom_components.twsms_voice.account.DRAIN_TIMEOUT", 0.1):
+        await loaded_entry.runtime_data.async_stop()
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    audio.audio_files(hass)._files.clear()  # noqa: SLF001 - memory lost in a restart
+    assert await hass.config_entries.async_setup(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    await hass.services.async_call("notify", DOMAIN, alarm, blocking=True)
+    assert len(loaded_entry.runtime_data.queue.queued_calls) == 1
+    simulator.down = None
+    async with asyncio.timeout(10):  # the next try, on the real clock
+        while not simulator.calls:
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    assert len(simulator.calls) == 1
 
 
 def test_audio_too_long_for_a_call_is_refused() -> None:

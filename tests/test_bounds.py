@@ -54,6 +54,7 @@ async def test_the_cooldown_and_the_hourly_count_are_bounded(
     assert len(placer._accepted) == MAX_CALLS_PER_HOUR  # noqa: SLF001
     assert not placer._waiting  # noqa: SLF001
     assert not placer._guarded  # noqa: SLF001
+    assert placer._on_their_way == 0  # noqa: SLF001
 
 
 async def test_finished_calls_are_bounded_by_count_and_time(

@@ -436,6 +436,7 @@ async def test_unreadable_stored_calls_are_skipped(
         "data": {
             "queued": [
                 {"id": "broken"},
+                "junk",
                 good | {"created_at": "yesterday"},
                 good | {"voice_url": 42},
                 good,
@@ -450,7 +451,7 @@ async def test_unreadable_stored_calls_are_skipped(
     await hass.async_block_till_done()
     await advance(hass, freezer, 0)
     assert list(placed(simulator)) == ["0933000001"]
-    assert caplog.text.count("Skipping a stored call that cannot be read") == 6
+    assert caplog.text.count("Skipping a stored call that cannot be read") == 7
     assert config_entry.runtime_data.tracker.points_used == 9
 
 
@@ -796,6 +797,7 @@ async def test_an_alert_fired_from_the_failed_event_is_queued(
         await advance(hass, freezer, 30)
         if calls_again:
             break
+    assert calls_again, "the call never failed"
     await calls_again[0]
     assert loaded_entry.runtime_data.placer.suppressed_calls == 0
     assert queued_calls(loaded_entry) == 1

@@ -105,12 +105,12 @@ class TwsmsAccount:
         stored = await self.store.async_load()
         try:
             self.queue.restore(stored.get("queued", []))
-            self.placer.adopt(self.queue.queued_calls)
             self.tracker.restore(stored)
         except (TypeError, ValueError, AttributeError) as err:
             LOGGER.warning(
                 "Some stored calls of %s cannot be read: %r", self.entry.title, err
             )
+        self.placer.adopt(self.queue.queued_calls)
         await self.store.async_finish_loading()
         self.status_reports.register()
         self._unsubscribe_stop = self.hass.bus.async_listen_once(

@@ -250,10 +250,7 @@ class CallPlacer:
         Asked for again (the alarm fired again) while TwSMS is away, it would ring
         twice the moment TwSMS is back.
         """
-        twin = self._waiting.get(key)
-        if twin is None or twin.settled.done() or self._cooldown <= 0:
-            return None
-        return twin
+        return self._waiting.get(key) if self._cooldown > 0 else None
 
     def _remember(self, key: tuple[str, str]) -> None:
         self._recent[key] = time.monotonic()
@@ -283,7 +280,8 @@ class CallPlacer:
         """Guard the calls a previous run left queued as if just asked for.
 
         Otherwise the same alarm fired again after a start would ring beside its
-        restored call, and neither would count for the hour.
+        restored call, and neither would count for the hour. Their priority is not
+        stored: they count as normal ones (towards fewer calls, never more).
         """
         for call in calls:
             self._guard(call, PRIORITY_NORMAL)
@@ -291,7 +289,11 @@ class CallPlacer:
 
     def _guard(self, call: QueuedCall, priority: str) -> None:
         """Follow a queued call until the queue says it ended (`call_settled`)."""
-        key = self._cooldown_key(call.target, call.message, call.voice_url)
+        if call.heard is None:  # new (stored with it), or stored by an older version
+            call.heard = self._cooldown_key(call.target, call.message, call.voice_url)[
+                1
+            ]
+        key = (call.target.phone, call.heard)
         self._waiting[key] = call
         self._guarded[call.id] = (key, priority)
 

@@ -29,6 +29,9 @@ class QueuedCall:
     unsure: int = 0
     # After such an attempt the call waits until the provider answers again.
     held: bool = False
+    # What is heard, for the duplicate guards: kept, as a voice made by Home
+    # Assistant is not (its URL dies with a restart, what it said does not).
+    heard: str | None = None
     # Settled once, when the call is placed or has failed; whoever waits, waits here.
     settled: asyncio.Future[CallResult] = field(repr=False)
     last_exception: HomeAssistantError | None = field(default=None, repr=False)
@@ -52,16 +55,22 @@ class QueuedCall:
             "last_error": self.last_error,
             "unsure": self.unsure,
             "held": self.held,
+            "heard": self.heard,
         }
 
     @classmethod
     def from_storage(
-        cls, stored: dict[str, Any], settled: asyncio.Future[CallResult]
+        cls, stored: Any, settled: asyncio.Future[CallResult]
     ) -> QueuedCall:
         """Rebuild a call saved by `as_storage`; raise ValueError if it makes no sense."""
-        voice_url = stored.get("voice_url")
-        if voice_url is not None and not isinstance(voice_url, str):
-            msg = f"voice_url is not text: {voice_url!r}"
+        if not isinstance(stored, dict):
+            msg = f"not a stored call: {stored!r}"
+            raise ValueError(msg)  # noqa: TRY004 - one error for any unreadable record
+        voice_url, heard = stored.get("voice_url"), stored.get("heard")
+        if not all(
+            text is None or isinstance(text, str) for text in (voice_url, heard)
+        ):
+            msg = f"voice_url or heard is not text: {voice_url!r}, {heard!r}"
             raise ValueError(msg)
         try:
             target = stored["target"]
@@ -85,6 +94,7 @@ class QueuedCall:
                 last_error=stored.get("last_error"),
                 unsure=int(stored.get("unsure", 0)),
                 held=bool(stored.get("held", False)),
+                heard=heard,
                 settled=settled,
             )
         except (KeyError, TypeError, AttributeError) as err:
