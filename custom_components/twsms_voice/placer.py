@@ -290,9 +290,9 @@ class CallPlacer:
     def _guard(self, call: QueuedCall, priority: str) -> None:
         """Follow a queued call until the queue says it ended (`call_settled`)."""
         if call.heard is None:  # new (stored with it), or stored by an older version
-            call.heard = self._cooldown_key(call.target, call.message, call.voice_url)[
-                1
-            ]
+            _, call.heard = self._cooldown_key(
+                call.target, call.message, call.voice_url
+            )
         key = (call.target.phone, call.heard)
         self._waiting[key] = call
         self._guarded[call.id] = (key, priority)
