@@ -144,13 +144,11 @@ class TwsmsAccount:
         """
         try:
             await async_check_credentials(self.client, CHECK_TIMEOUT)
-            self.checked = True
         except TwsmsAuthenticationError as err:
             raise ConfigEntryAuthFailed(
                 translation_domain=DOMAIN, translation_key="setup_authentication_failed"
             ) from err
         except TRANSIENT_ERRORS as err:
-            self.checked = True
             if not isinstance(err, TwsmsConnectionError):  # that one is logged already
                 LOGGER.warning("TwSMS did not confirm the account at start: %s", err)
         except TwsmsError as err:
@@ -159,6 +157,7 @@ class TwsmsAccount:
                 translation_key="setup_not_ready",
                 translation_placeholders={"error": str(err)},
             ) from err
+        self.checked = True
 
     @callback
     def start(self) -> None:

@@ -13,8 +13,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .audio import async_call_audio
-from .calls import contact_target, raise_for_failures
+from .calls import async_queue_calls, contact_target
 from .entity import TwsmsVoiceEntity, async_add_contact_entities
 from .typedefs import TwsmsVoiceConfigEntry
 
@@ -65,11 +64,11 @@ class TwsmsVoiceTestCallButton(TwsmsVoiceEntity, ButtonEntity):
 
     async def async_press(self) -> None:
         """Queue the test call; a refusal (the hourly cap, say) fails the press."""
-        text = test_message(self.hass.config.language)
-        tickets = await self._entry.runtime_data.placer.async_submit(
+        await async_queue_calls(
+            self.hass,
+            self._entry,
             [self._target],
-            text,
-            await async_call_audio(self.hass, self._entry.options, text, {}),
+            test_message(self.hass.config.language),
+            {},
             context=self._context,
         )
-        raise_for_failures([ticket.result_so_far() for ticket in tickets], [])

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
+from .audio import async_call_audio
 from .call_record import CallState
 from .const import (
     CONF_PHONE,
@@ -24,6 +26,7 @@ from .const import (
     DEFAULT_VOICE,
     DEFAULT_VOLUME,
     DOMAIN,
+    PRIORITY_NORMAL,
     SUBENTRY_CONTACT,
     VOICES,
 )
@@ -198,6 +201,32 @@ def contact_target(
 def spoken_text(message: str, title: str | None) -> str:
     """Put the title, when there is one, before the message."""
     return f"{title}\n{message}" if title else message
+
+
+async def async_queue_calls(
+    hass: HomeAssistant,
+    entry: TwsmsVoiceConfigEntry,
+    targets: list[CallTarget],
+    text: str,
+    settings: Mapping[str, Any],
+    *,
+    context: Context | None,
+    priority: str = PRIORITY_NORMAL,
+    invalid: list[str] | None = None,
+) -> None:
+    """Queue calls reading ``text`` in the voice ``settings`` ask for, or the account's.
+
+    Returns once every call is stored (fire-and-forget, as a notification is);
+    raises afterwards for refused calls and ``invalid`` targets.
+    """
+    tickets = await entry.runtime_data.placer.async_submit(
+        targets,
+        text,
+        await async_call_audio(hass, entry.options, text, settings),
+        context=context,
+        priority=priority,
+    )
+    raise_for_failures([ticket.result_so_far() for ticket in tickets], invalid or [])
 
 
 def raise_for_failures(results: list[CallResult], invalid: list[str]) -> None:

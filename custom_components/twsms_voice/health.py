@@ -184,12 +184,8 @@ class AccountHealth:
         )
 
     def _delete(self, kind: str) -> None:
-        registry = ir.async_get(self._hass)
-        if registry.async_get_issue(DOMAIN, issue_id(kind, self._entry.entry_id)):
-            ir.async_delete_issue(
-                self._hass, DOMAIN, issue_id(kind, self._entry.entry_id)
-            )
-            self._changed()
+        # The registry's update event tells the sensors (`async_track_issues`).
+        ir.async_delete_issue(self._hass, DOMAIN, issue_id(kind, self._entry.entry_id))
 
     def _changed(self) -> None:
         for update in list(self._listeners):

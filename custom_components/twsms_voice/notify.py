@@ -33,8 +33,7 @@ from homeassistant.helpers.typing import ConfigType, DiscoveryInfoType
 from homeassistant.util import slugify
 from homeassistant.util.hass_dict import HassKey
 
-from .audio import async_call_audio
-from .calls import contact_target, raise_for_failures, resolve_targets, spoken_text
+from .calls import async_queue_calls, contact_target, resolve_targets, spoken_text
 from .const import CONF_PRIORITY, DOMAIN, LOGGER, PRIORITY_NORMAL
 from .entity import TwsmsVoiceEntity, async_add_contact_entities
 from .services import CALL_SETTINGS_SCHEMA
@@ -150,15 +149,16 @@ class TwsmsVoiceNotificationService(BaseNotificationService):
         targets, invalid = resolve_targets(
             self._entry, kwargs.get(ATTR_TARGET), settings
         )
-        text = spoken_text(message, kwargs.get(ATTR_TITLE))
-        tickets = await self._entry.runtime_data.placer.async_submit(
+        await async_queue_calls(
+            self.hass,
+            self._entry,
             targets,
-            text,
-            await async_call_audio(self.hass, self._entry.options, text, settings),
+            spoken_text(message, kwargs.get(ATTR_TITLE)),
+            settings,
             context=_CALLER.get(),
             priority=settings.get(CONF_PRIORITY, PRIORITY_NORMAL),
+            invalid=invalid,
         )
-        raise_for_failures([ticket.result_so_far() for ticket in tickets], invalid)
 
     @override
     async def _async_notify_message_service(self, service: ServiceCall) -> None:
@@ -210,11 +210,11 @@ class TwsmsVoiceContactEntity(TwsmsVoiceEntity, NotifyEntity):
     @override
     async def async_send_message(self, message: str, title: str | None = None) -> None:
         """Queue a call to the contact that reads the title, then the message."""
-        text = spoken_text(message, title)
-        tickets = await self._entry.runtime_data.placer.async_submit(
+        await async_queue_calls(
+            self.hass,
+            self._entry,
             [self._target],
-            text,
-            await async_call_audio(self.hass, self._entry.options, text, {}),
+            spoken_text(message, title),
+            {},
             context=self._context,
         )
-        raise_for_failures([ticket.result_so_far() for ticket in tickets], [])

@@ -43,36 +43,25 @@ from .const import (
 )
 from .contact_flow import voice_fields
 
-COOLDOWN_SELECTOR = NumberSelector(
-    NumberSelectorConfig(
-        min=0, max=3600, step=1, unit_of_measurement="s", mode=NumberSelectorMode.BOX
+
+def _box(low: int, high: int, unit: str) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=low,
+            max=high,
+            step=1,
+            unit_of_measurement=unit,
+            mode=NumberSelectorMode.BOX,
+        )
     )
-)
-MINUTES_SELECTOR = NumberSelector(
-    NumberSelectorConfig(
-        min=1, max=60, step=1, unit_of_measurement="min", mode=NumberSelectorMode.BOX
-    )
-)
-CALLS_PER_HOUR_SELECTOR = NumberSelector(
-    NumberSelectorConfig(
-        min=1, max=1000, step=1, unit_of_measurement="/h", mode=NumberSelectorMode.BOX
-    )
-)
-HOURS_SELECTOR = NumberSelector(
-    NumberSelectorConfig(
-        min=0, max=168, step=1, unit_of_measurement="h", mode=NumberSelectorMode.BOX
-    )
-)
-LISTENING_SELECTOR = NumberSelector(
-    NumberSelectorConfig(
-        min=0, max=60, step=1, unit_of_measurement="s", mode=NumberSelectorMode.BOX
-    )
-)
-RATE_SELECTOR = NumberSelector(
-    NumberSelectorConfig(
-        min=1, max=40, step=1, unit_of_measurement="/s", mode=NumberSelectorMode.BOX
-    )
-)
+
+
+COOLDOWN_SELECTOR = _box(0, 3600, "s")
+MINUTES_SELECTOR = _box(1, 60, "min")
+CALLS_PER_HOUR_SELECTOR = _box(1, 1000, "/h")
+HOURS_SELECTOR = _box(0, 168, "h")
+LISTENING_SELECTOR = _box(0, 60, "s")
+RATE_SELECTOR = _box(1, 40, "/s")
 
 
 class TwsmsVoiceOptionsFlow(OptionsFlowWithReload):

@@ -91,6 +91,7 @@ class CallPlacer:
         """Serve one account; the cap and the cooldown are read from its options."""
         self._hass = hass
         self._account = account
+        self._audio = audio_files(hass)
         self._recent: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._waiting: dict[tuple[str, str], QueuedCall] = {}  # queued, not placed
         self._guarded: dict[str, tuple[tuple[str, str], str]] = {}  # id: key, priority
@@ -143,10 +144,11 @@ class CallPlacer:
         tickets: list[CallTicket] = []
         passed: list[CallTarget] = []
         capped = self.capped_calls
+        heard = self._heard(message, voice_url)
         for index, target in enumerate(targets):
             if index and not index % STEP:
                 await asyncio.sleep(0)  # a long list must not hold the event loop
-            key = self._cooldown_key(target, message, voice_url)
+            key = (target.phone, heard)
             if (twin := self._waiting_twin(key)) is not None:
                 self._account.queue.renew(twin)
                 LOGGER.info(
@@ -167,7 +169,7 @@ class CallPlacer:
         self._update_cap_issue(context, capped_now=self.capped_calls > capped)
         if not passed:
             return tickets
-        calls = self._account.queue.add(passed, message, voice_url)
+        calls = self._account.queue.add(passed, message, voice_url, heard)
         for call in calls:
             self._guard(call, priority)
             tickets.append(
@@ -265,15 +267,12 @@ class CallPlacer:
             self._accepted.popleft()
         return len(self._accepted) + self._on_their_way
 
-    def _cooldown_key(
-        self, target: CallTarget, message: str, voice_url: str | None
-    ) -> tuple[str, str]:
-        """Return what makes two calls the same call: the number, and what is heard.
+    def _heard(self, message: str, voice_url: str | None) -> str:
+        """Return what is heard: with the number, what makes two calls the same call.
 
         Audio made here gets a new URL each time; what it says is what counts.
         """
-        heard = audio_files(self._hass).source(voice_url) or voice_url or message
-        return (target.phone, heard)
+        return self._audio.source(voice_url) or voice_url or message
 
     @callback
     def adopt(self, calls: list[QueuedCall]) -> None:
@@ -289,10 +288,8 @@ class CallPlacer:
 
     def _guard(self, call: QueuedCall, priority: str) -> None:
         """Follow a queued call until the queue says it ended (`call_settled`)."""
-        if call.heard is None:  # new (stored with it), or stored by an older version
-            _, call.heard = self._cooldown_key(
-                call.target, call.message, call.voice_url
-            )
+        if call.heard is None:  # stored by an older version
+            call.heard = self._heard(call.message, call.voice_url)
         key = (call.target.phone, call.heard)
         self._waiting[key] = call
         self._guarded[call.id] = (key, priority)

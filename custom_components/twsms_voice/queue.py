@@ -190,7 +190,11 @@ class CallQueue:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     def add(
-        self, targets: list[CallTarget], message: str, voice_url: str | None
+        self,
+        targets: list[CallTarget],
+        message: str,
+        voice_url: str | None,
+        heard: str,
     ) -> list[QueuedCall]:
         """Queue the calls; `async_send` stores them and makes their first attempts.
 
@@ -211,6 +215,7 @@ class CallQueue:
                 voice_url=voice_url,
                 created_at=now,
                 next_attempt=now,
+                heard=heard,
                 settled=self._hass.loop.create_future(),
             )
             for target in targets
