@@ -187,6 +187,19 @@ def calls_last_20_seconds(simulator: TwsmsSimulator) -> None:
     simulator.outcome_delay = 20
 
 
+async def stop_home_assistant(entry: MockConfigEntry) -> None:
+    """Stop the entry's account as Home Assistant's stop does, with a short drain."""
+    with patch("custom_components.twsms_voice.account.DRAIN_TIMEOUT", 0.1):
+        await entry.runtime_data.async_stop()
+
+
+async def start_again(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Set the entry up anew, as the next start of Home Assistant does."""
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
 async def advance(
     hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float
 ) -> None:

@@ -45,6 +45,8 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.setup import async_setup_component
 from twsms_simulator import PhoneBehaviour, TwsmsSimulator, VoiceFormat
 
+from .conftest import start_again, stop_home_assistant
+
 PHONE = VoiceFormat(8000, 1, 1)
 
 
@@ -313,7 +315,10 @@ async def test_an_engine_that_fails(
     loaded_entry: MockConfigEntry,
     simulator: TwsmsSimulator,
 ) -> None:
-    """An engine that produces nothing fails the action, naming the reason."""
+    """An engine the action names that produces nothing fails the action, saying why.
+
+    (No fallback to TwSMS's voice: the action chose this engine.)
+    """
     engine.broken = True
     with pytest.raises(HomeAssistantError) as raised:
         await call(hass, tts="tts.test_voice")
@@ -398,12 +403,9 @@ async def test_the_same_voice_alarm_after_a_restart_joins_its_stored_call(
     simulator.down = 503
     await hass.services.async_call("notify", DOMAIN, alarm, blocking=True)
     await hass.async_block_till_done()
-    with patch("custom_components.twsms_voice.account.DRAIN_TIMEOUT", 0.1):
-        await loaded_entry.runtime_data.async_stop()
-    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await stop_home_assistant(loaded_entry)
     audio.audio_files(hass)._files.clear()  # noqa: SLF001 - memory lost in a restart
-    assert await hass.config_entries.async_setup(loaded_entry.entry_id)
-    await hass.async_block_till_done()
+    await start_again(hass, loaded_entry)
     await hass.services.async_call("notify", DOMAIN, alarm, blocking=True)
     assert len(loaded_entry.runtime_data.queue.queued_calls) == 1
     simulator.down = None
@@ -415,13 +417,13 @@ async def test_the_same_voice_alarm_after_a_restart_joins_its_stored_call(
 
 
 def test_audio_too_long_for_a_call_is_refused() -> None:
-    """Ten minutes and more is refused before any sample is read."""
+    """Over ten minutes is refused before any sample is read."""
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as audio:
         audio.setframerate(8000)
         audio.setsampwidth(1)
         audio.setnchannels(1)
-        audio.writeframes(b"\\x80" * 8000 * 601)
+        audio.writeframes(b"\x80" * 8000 * 601)
     with pytest.raises(ValueError, match="longer than 600 s"):
         to_phone_wav(buffer.getvalue())
 
@@ -448,21 +450,6 @@ async def test_the_account_voice_failing_falls_back_to_twsms(
     (placed,) = simulator.calls.values()
     assert placed.params["type"] == "1"
     assert bool(engine.asked) == (trouble == "engine broken")
-
-
-@pytest.mark.usefixtures("reachable")
-async def test_a_voice_named_by_the_action_fails_the_action(
-    hass: HomeAssistant,
-    engine: SpeakingEntity,
-    loaded_entry: MockConfigEntry,
-    simulator: TwsmsSimulator,
-) -> None:
-    """The action named its engine: if it cannot speak, the action says so."""
-    engine.broken = True
-    with pytest.raises(HomeAssistantError) as raised:
-        await call(hass, tts="tts.test_voice")
-    assert raised.value.translation_key == "audio_failed"
-    assert simulator.requests_to("send_voice") == []
 
 
 @pytest.mark.parametrize("tuning", [{"tts_voice": "alto"}, {"tts_language": "en"}])

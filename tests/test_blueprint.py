@@ -238,7 +238,6 @@ async def test_import_from_github(
     imported = await importer.fetch_blueprint_from_url(hass, url)
     assert imported.suggested_filename == "twsms-voice/alarm_call"
     assert imported.blueprint.domain == AUTOMATION_DOMAIN
-    assert imported.blueprint.metadata["source_url"] == url
     assert imported.blueprint.validate() is None
 
 

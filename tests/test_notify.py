@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
@@ -416,11 +417,23 @@ async def test_a_cancelled_notify_still_queues_every_call(
     task = hass.async_create_task(
         hass.services.async_call(
             NOTIFY, DOMAIN, {"message": "Fire!", "target": targets}, blocking=True
-        )
+        ),
+        eager_start=False,
     )
-    for _ in range(3):
-        await asyncio.sleep(0)
-    task.cancel()
-    await hass.async_block_till_done()
+    placer = loaded_entry.runtime_data.placer
+    checked = 0
+    real_refusal = placer._refusal  # noqa: SLF001
+
+    def refusal_then_cancel(*args: Any, **kwargs: Any) -> Any:
+        nonlocal checked
+        checked += 1
+        if checked == 10:  # the automation restarts while the list is worked on
+            task.cancel()
+        return real_refusal(*args, **kwargs)
+
+    with patch.object(placer, "_refusal", refusal_then_cancel):
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await hass.async_block_till_done()
     assert len(simulator.calls) == 60
     assert loaded_entry.runtime_data.placer._calls_this_hour() == 60  # noqa: SLF001

@@ -30,7 +30,14 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.util import dt as dt_util
 from twsms_simulator import FaultKind, TwsmsSimulator
 
-from .conftest import advance, call_as_time_passes, queued_calls, until
+from .conftest import (
+    advance,
+    call_as_time_passes,
+    queued_calls,
+    start_again,
+    stop_home_assistant,
+    until,
+)
 
 
 async def notify(hass: HomeAssistant, *targets: str, message: str = "Smoke!") -> None:
@@ -697,15 +704,6 @@ async def test_an_alert_fired_again_keeps_its_waiting_call_young(
     assert "failed" not in [event.data["status"] for event in events]
 
 
-async def restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    """Stop the entry's account as Home Assistant's stop does, and start it again."""
-    with patch("custom_components.twsms_voice.account.DRAIN_TIMEOUT", 0.1):
-        await entry.runtime_data.async_stop()
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-
-
 async def test_an_alert_fired_again_after_a_restart_joins_its_stored_call(
     hass: HomeAssistant,
     freezer: FrozenDateTimeFactory,
@@ -715,7 +713,8 @@ async def test_an_alert_fired_again_after_a_restart_joins_its_stored_call(
     """TwSMS is away across a restart; the alarm fires again after the start: one ring."""
     simulator.down = 503
     await notify(hass, "0933000001")
-    await restart(hass, loaded_entry)
+    await stop_home_assistant(loaded_entry)
+    await start_again(hass, loaded_entry)
     await notify(hass, "0933000001")
     assert queued_calls(loaded_entry) == 1
     simulator.down = None
@@ -735,7 +734,8 @@ async def test_a_stored_call_that_may_have_rung_still_rings_at_most_twice(
     await notify(hass, "0933000001")
     simulator.down = 503
     await advance(hass, freezer, 6)
-    await restart(hass, loaded_entry)
+    await stop_home_assistant(loaded_entry)
+    await start_again(hass, loaded_entry)
     await notify(hass, "0933000001")
     simulator.down = None
     for _ in range(6):
@@ -752,12 +752,9 @@ async def test_a_stored_call_placed_at_the_start_has_its_cooldown(
     """Placed right after the start, then the same alarm a second later: one ring."""
     simulator.down = 503
     await notify(hass, "0933000001")
-    with patch("custom_components.twsms_voice.account.DRAIN_TIMEOUT", 0.1):
-        await loaded_entry.runtime_data.async_stop()
-    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await stop_home_assistant(loaded_entry)
     simulator.down = None
-    assert await hass.config_entries.async_setup(loaded_entry.entry_id)
-    await hass.async_block_till_done()
+    await start_again(hass, loaded_entry)
     await advance(hass, freezer, 0)
     assert placed(simulator) == {"0933000001": 1}
     await advance(hass, freezer, 1)

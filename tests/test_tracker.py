@@ -474,9 +474,11 @@ async def test_two_calls_given_one_msgid(
     await notify(hass, "Mom")
     await notify(hass, "Neighbour")
     await advance(hass, freezer, 3600)
-    outcomes = {event.data["contact"]: event.data["status"] for event in events}
-    assert outcomes["Mom"] == "unknown"
-    assert len(events) == 2
+    assert [(event.data["contact"], event.data["status"]) for event in events] == [
+        ("Mom", "unknown"),
+        ("Neighbour", "unknown"),
+    ]
+    assert "message ID 777" in events[0].data["error"]
 
 
 async def test_a_msgid_given_again_while_its_query_is_under_way(

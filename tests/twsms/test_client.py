@@ -311,7 +311,8 @@ async def test_on_request_is_told_only_when_the_request_goes_out(
     waiting = asyncio.create_task(
         limited.send_voice("0912123456", "next", on_request=lambda: told.append("2"))
     )
-    await asyncio.sleep(0.3)  # its turn comes a second after the first
+    for _ in range(5):  # it starts, and waits: its turn comes a second after the first
+        await asyncio.sleep(0)
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
